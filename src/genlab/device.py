@@ -1,0 +1,43 @@
+"""Where a job runs: CUDA when present (respecting CUDA_VISIBLE_DEVICES), else the CPUs granted."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import torch
+
+from .errors import GenlabError
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise GenlabError("config key device: 'cuda' requested but no CUDA device is visible (check CUDA_VISIBLE_DEVICES)")
+    if requested not in ("cpu", "cuda"):
+        raise GenlabError(f"config key device: {requested!r} is not one of auto, cpu, cuda")
+    return torch.device(requested)
+
+
+def configure(threads: int, device: torch.device) -> None:
+    """Threads from Snakemake/Slurm, and deterministic kernels (bitwise-reproducible on CPU)."""
+    torch.set_num_threads(max(1, int(threads)))
+    if device.type == "cuda":
+        # cuBLAS needs this before its first call to be deterministic.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch.use_deterministic_algorithms(True)
+
+
+def describe(device: torch.device) -> str:
+    """One log line: node, device, threads, and what Slurm granted, so a job's log says where it ran."""
+    parts = [f"node {platform.node()}", f"device {device}", f"threads {torch.get_num_threads()}"]
+    if device.type == "cuda":
+        parts.append(f"gpu {torch.cuda.get_device_name(device)}")
+    for var in ("CUDA_VISIBLE_DEVICES", "SLURM_JOB_ID", "SLURM_CPUS_PER_TASK"):
+        if var in os.environ:
+            parts.append(f"{var}={os.environ[var]}")
+    return ", ".join(parts)

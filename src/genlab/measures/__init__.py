@@ -1,0 +1,1 @@
+"""Measures evaluated on trained checkpoints (interpolation, sensitivity, ...)."""

@@ -1,0 +1,128 @@
+"""MNIST in torchvision's raw layout, read and checked without torchvision's loader.
+
+Reading the idx files ourselves lets every defect (missing, truncated, wrong
+magic number, images and labels disagreeing) be reported in one line naming the
+file. torchvision is only used to download the files when they are absent.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import GenlabError
+
+IMAGE_MAGIC = 2051  # idx3, unsigned bytes
+LABEL_MAGIC = 2049  # idx1, unsigned bytes
+SIDE = 28
+SPLIT_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def raw_dir(root: str | Path) -> Path:
+    """torchvision's layout: <root>/MNIST/raw/<file>."""
+    return Path(root) / "MNIST" / "raw"
+
+
+def raw_files(root: str | Path) -> list[Path]:
+    return [raw_dir(root) / name for pair in SPLIT_FILES.values() for name in pair]
+
+
+@dataclass(frozen=True)
+class Split:
+    images: torch.Tensor  # (N, 28, 28) uint8
+    labels: torch.Tensor  # (N,) int64
+
+
+def _read_header(path: Path, data: bytes, magic: int, n_dims: int) -> tuple[int, ...]:
+    header_size = 4 + 4 * n_dims
+    if len(data) < header_size:
+        raise GenlabError(f"{path}: truncated: {len(data)} bytes, an idx header needs {header_size}")
+    found = struct.unpack(">I", data[:4])[0]
+    if found != magic:
+        raise GenlabError(f"{path}: wrong magic number {found}, expected {magic} for this MNIST file")
+    return struct.unpack(f">{n_dims}I", data[4:header_size])
+
+
+def read_images(path: str | Path) -> torch.Tensor:
+    path = Path(path)
+    data = _read_file(path)
+    count, rows, cols = _read_header(path, data, IMAGE_MAGIC, 3)
+    if (rows, cols) != (SIDE, SIDE):
+        raise GenlabError(f"{path}: images are {rows}x{cols}, expected {SIDE}x{SIDE}")
+    expected = 16 + count * rows * cols
+    if len(data) != expected:
+        raise GenlabError(
+            f"{path}: {len(data)} bytes, expected {expected} for the {count} images its header declares (truncated or corrupt)"
+        )
+    pixels = np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, rows, cols)
+    return torch.from_numpy(pixels.copy())
+
+
+def read_labels(path: str | Path) -> torch.Tensor:
+    path = Path(path)
+    data = _read_file(path)
+    (count,) = _read_header(path, data, LABEL_MAGIC, 1)
+    expected = 8 + count
+    if len(data) != expected:
+        raise GenlabError(
+            f"{path}: {len(data)} bytes, expected {expected} for the {count} labels its header declares (truncated or corrupt)"
+        )
+    labels = np.frombuffer(data, dtype=np.uint8, offset=8)
+    if count and labels.max() > 9:
+        raise GenlabError(f"{path}: label {int(labels.max())} found, MNIST labels are 0..9")
+    return torch.from_numpy(labels.astype(np.int64))
+
+
+def _read_file(path: Path) -> bytes:
+    if not path.is_file():
+        raise GenlabError(f"{path}: MNIST file missing (set data_root to the folder holding MNIST/raw/)")
+    return path.read_bytes()
+
+
+def load_split(root: str | Path, split: str) -> Split:
+    if split not in SPLIT_FILES:
+        raise GenlabError(f"unknown MNIST split {split!r}, expected one of {sorted(SPLIT_FILES)}")
+    image_name, label_name = SPLIT_FILES[split]
+    images = read_images(raw_dir(root) / image_name)
+    labels = read_labels(raw_dir(root) / label_name)
+    if len(images) != len(labels):
+        raise GenlabError(
+            f"{raw_dir(root) / label_name}: {len(labels)} labels but {image_name} holds {len(images)} images"
+        )
+    return Split(images, labels)
+
+
+def split_size(root: str | Path, split: str) -> int | None:
+    """Image count from the header alone (cheap); None when the file is absent."""
+    path = raw_dir(root) / SPLIT_FILES[split][0]
+    if not path.is_file():
+        return None
+    with open(path, "rb") as f:
+        head = f.read(8)
+    count = _read_header(path, head, IMAGE_MAGIC, 1)[0]
+    return count
+
+
+def ensure_mnist(root: str | Path) -> list[Path]:
+    """Download MNIST with torchvision if any raw file is missing; never touches present files."""
+    missing = [p for p in raw_files(root) if not p.is_file()]
+    if missing:
+        from torchvision.datasets import MNIST  # only needed for the download
+
+        for train in (True, False):
+            MNIST(root=str(root), train=train, download=True)
+    for split in SPLIT_FILES:
+        load_split(root, split)  # fail here, naming the file, rather than in every job
+    return raw_files(root)
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 28, 28) -> float32 (N, 1, 28, 28) in [0, 1], the network's input."""
+    return images.unsqueeze(1).to(torch.float32).div_(255.0)

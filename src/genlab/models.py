@@ -1,0 +1,57 @@
+"""The three networks of the study. All convolutions are 3x3, stride 1, no padding, ReLU."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from .errors import GenlabError
+
+# 28x28 input -> 26 -> 24 -> 22 after one, two, three unpadded 3x3 convolutions.
+ARCHS = ("deep_cnn", "width_cnn", "shallow_cnn")
+
+
+def deep_cnn() -> nn.Sequential:
+    """conv16-conv32-conv64-dense128-10 (experiments 1 and 3): 3,989,642 parameters."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3), nn.ReLU(),  # (B, 16, 26, 26)
+        nn.Conv2d(16, 32, 3), nn.ReLU(),  # (B, 32, 24, 24)
+        nn.Conv2d(32, 64, 3), nn.ReLU(),  # (B, 64, 22, 22)
+        nn.Flatten(),  # (B, 30976)
+        nn.Linear(64 * 22 * 22, 128), nn.ReLU(),
+        nn.Linear(128, 10),
+    )
+
+
+def width_cnn(width: int) -> nn.Sequential:
+    """conv(w)-dense(w)-10 (experiment 2): 676 w^2 + 21 w + 10 parameters."""
+    return nn.Sequential(
+        nn.Conv2d(1, width, 3), nn.ReLU(),  # (B, w, 26, 26)
+        nn.Flatten(),  # (B, 676 w)
+        nn.Linear(width * 26 * 26, width), nn.ReLU(),
+        nn.Linear(width, 10),
+    )
+
+
+def shallow_cnn() -> nn.Sequential:
+    """conv16-dense10 (experiment 4): 108,330 parameters."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3), nn.ReLU(),  # (B, 16, 26, 26)
+        nn.Flatten(),
+        nn.Linear(16 * 26 * 26, 10),
+    )
+
+
+def build_model(arch: str, width: int | None = None) -> nn.Sequential:
+    if arch == "deep_cnn":
+        return deep_cnn()
+    if arch == "shallow_cnn":
+        return shallow_cnn()
+    if arch == "width_cnn":
+        if not isinstance(width, int) or width < 1:
+            raise GenlabError(f"width_cnn needs a positive integer width, got {width!r}")
+        return width_cnn(width)
+    raise GenlabError(f"unknown architecture {arch!r}, expected one of {', '.join(ARCHS)}")
+
+
+def n_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
