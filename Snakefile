@@ -2,12 +2,15 @@
 # Usage: snakemake --cores 4                        (reference config, all seven figures)
 #        snakemake --cores 2 --configfile presets/quick.yaml
 #        snakemake image/Flatness_vs_gen_p1_inter.png   (one figure and its dependencies)
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# The reference settings; --configfile presets/X.yaml and --config key=value override them.
+configfile: Path(workflow.basedir) / "config.yaml"
 
 
 include: "workflow/rules/common.smk"

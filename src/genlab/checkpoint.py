@@ -25,7 +25,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, cfg: TrainConfig, metric
             "metrics": dict(metrics),
             "n_params": n_params(model),
             "genlab_version": __version__,
-            "torch_version": torch.__version__,
+            "torch_version": str(torch.__version__),  # TorchVersion is not weights_only-loadable
         },
         path,
     )
@@ -39,7 +39,8 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise GenlabError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GenlabError(f"{path}: not a readable checkpoint ({reason[:200]})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise GenlabError(f"{path}: not a genlab checkpoint (expected format {CHECKPOINT_FORMAT})")
     ckpt["config"] = TrainConfig.from_dict(ckpt["config"], source=str(path))

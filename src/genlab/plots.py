@@ -110,7 +110,8 @@ def plot_interpolation(csvs: Sequence[str], png: str) -> None:
         line.set_linestyle("--")
     acc.set_ylabel("accuracy (dashed)")
     acc.set_ylim(0, 1.02)
-    ax.legend(handles=handles, loc="upper center", fontsize="small", ncol=2)
+    # Below the axes: the curves fill the whole frame at both ends.
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize="small", ncol=4)
     _finish(fig, ax, png, "Flatness: interpolation between two solutions" + _seeds_note(rows, "seed_a"))
 
 

@@ -1,0 +1,194 @@
+"""Fault injection: each bad input gets one line naming the culprit, before any training."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import struct
+
+import pytest
+import torch
+import yaml
+
+from genlab import plan
+from genlab.checkpoint import load_checkpoint, save_checkpoint
+from genlab.config import check_config, load_schema
+from genlab.data import load_tensors, make_subset, write_subset
+from genlab.errors import GenlabError
+from genlab.jobs import interpolation_job, sensitivity_job, train_job
+from genlab.mnist import load_split, raw_dir
+from genlab.models import build_model
+from genlab.training import train
+from helpers import tiny_config
+from mnist_files import write_mnist
+from workflow_runner import REPO, TINY, snakemake
+
+SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
+TINY_CONFIG = yaml.safe_load(TINY.read_text())
+
+
+def _config(**changes):
+    config = copy.deepcopy(TINY_CONFIG)
+    for dotted, value in changes.items():
+        *parents, key = dotted.split("__")
+        node = config
+        for p in parents:
+            node = node[p]
+        node[key] = value
+    return config
+
+
+def _check(**changes):
+    return check_config(_config(**changes), SCHEMA)
+
+
+CONFIG_CASES = [
+    ("unknown top-level key", dict(foo=1), r"^unknown config key foo \(allowed here: .*data_root"),
+    ("unknown nested key", dict(random_labels__lr_decay=0.5), r"^unknown config key random_labels\.lr_decay "),
+    ("wrong type", dict(random_labels__epochs="ten"), r"^config key random_labels\.epochs: 'ten' is not of type integer$"),
+    ("zero epochs", dict(params_vs_gen__epochs=0), r"^config key params_vs_gen\.epochs: 0 must be > 0$"),
+    ("negative batch size in a list", dict(sensitivity__batch_sizes=[64, -1]), r"^config key sensitivity\.batch_sizes\.1: -1 must be > 0$"),
+    ("zero learning rate", dict(interpolation__solution_b=dict(batch_size=64, lr=0)), r"^config key interpolation\.solution_b\.lr: 0 must be > 0$"),
+    ("zero subset size", dict(sensitivity__n_train=0), r"^config key sensitivity\.n_train: 0 must be > 0$"),
+    ("no seeds", dict(seeds=[]), r"^config key seeds: \[\] should be non-empty$"),
+    ("unknown device", dict(device="tpu"), r"^config key device: 'tpu' is not one of \['auto', 'cpu', 'cuda'\]$"),
+    ("unknown sensitivity output", dict(sensitivity__output="probits"), r"^config key sensitivity\.output: 'probits' is not one of"),
+]
+
+
+@pytest.mark.parametrize("name,changes,message", CONFIG_CASES, ids=[c[0] for c in CONFIG_CASES])
+def test_config_errors_name_the_key(name, changes, message):
+    with pytest.raises(GenlabError, match=message):
+        _check(**changes)
+
+
+def test_alpha_range_must_be_increasing():
+    config = _check(interpolation__alpha=dict(start=1.0, stop=0.0, step=0.5))
+    with pytest.raises(GenlabError, match=r"^config key interpolation\.alpha: stop \(0\.0\) must be greater than start \(1\.0\)$"):
+        plan.alphas(config)
+
+
+def test_subset_larger_than_the_split_fails_at_parse_time(mnist_root):
+    config = _check(params_vs_gen__n_train=700, data_root=str(mnist_root))
+    with pytest.raises(GenlabError, match=r"^config key params_vs_gen\.n_train: 700 exceeds the 600 training images in "):
+        plan.check_against_data(config)
+
+
+def test_unknown_run_is_named():
+    with pytest.raises(GenlabError, match=r"^params_vs_gen: no run named 'width3' in the config \(runs: width2, width4\)$"):
+        plan.train_config(_check(), "params_vs_gen", "width3", 0)
+
+
+# ------------------------------------------------------------------ MNIST files
+
+
+def _corrupt(root, name, data: bytes):
+    (raw_dir(root) / name).write_bytes(data)
+
+
+def _images_header(count):
+    return struct.pack(">IIII", 2051, count, 28, 28)
+
+
+MNIST_CASES = [
+    ("missing file", lambda r: (raw_dir(r) / "train-images-idx3-ubyte").unlink(), "train", r"train-images-idx3-ubyte: MNIST file missing"),
+    ("truncated images", lambda r: _corrupt(r, "train-images-idx3-ubyte", _images_header(600) + bytes(1000)), "train",
+     r"train-images-idx3-ubyte: 1016 bytes, expected 470416 for the 600 images its header declares \(truncated or corrupt\)$"),
+    ("truncated header", lambda r: _corrupt(r, "t10k-labels-idx1-ubyte", b"\x00\x00\x08"), "test",
+     r"t10k-labels-idx1-ubyte: truncated: 3 bytes, an idx header needs 8$"),
+    ("wrong magic number", lambda r: _corrupt(r, "t10k-images-idx3-ubyte", struct.pack(">IIII", 2049, 200, 28, 28) + bytes(200 * 784)), "test",
+     r"t10k-images-idx3-ubyte: wrong magic number 2049, expected 2051 for this MNIST file$"),
+    ("images and labels disagree", lambda r: _corrupt(r, "train-labels-idx1-ubyte", struct.pack(">II", 2049, 599) + bytes(599)), "train",
+     r"train-labels-idx1-ubyte: 599 labels but train-images-idx3-ubyte holds 600 images$"),
+    ("label out of range", lambda r: _corrupt(r, "t10k-labels-idx1-ubyte", struct.pack(">II", 2049, 200) + bytes([12]) * 200), "test",
+     r"t10k-labels-idx1-ubyte: label 12 found, MNIST labels are 0\.\.9$"),
+    ("wrong image size", lambda r: _corrupt(r, "train-images-idx3-ubyte", struct.pack(">IIII", 2051, 600, 32, 32) + bytes(600 * 1024)), "train",
+     r"train-images-idx3-ubyte: images are 32x32, expected 28x28$"),
+]
+
+
+@pytest.mark.parametrize("name,damage,split,message", MNIST_CASES, ids=[c[0] for c in MNIST_CASES])
+def test_bad_mnist_files_are_named(tmp_path, name, damage, split, message):
+    root = write_mnist(tmp_path)
+    damage(root)
+    with pytest.raises(GenlabError, match=message):
+        load_split(root, split)
+
+
+# ------------------------------------------------------------------ checkpoints and training
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory, mnist_root):
+    folder = tmp_path_factory.mktemp("ckpt")
+    paths = {}
+    for name, cfg in {
+        "width2": tiny_config(experiment="params_vs_gen", run="width2", arch="width_cnn", width=2, epochs=1),
+        "width4": tiny_config(experiment="params_vs_gen", run="width4", arch="width_cnn", width=4, epochs=1),
+        "sens": tiny_config(epochs=1),
+    }.items():
+        model = build_model(cfg.arch, cfg.width)
+        paths[name] = folder / f"{name}.pt"
+        save_checkpoint(paths[name], model, cfg, {"train_loss": 1.0, "train_accuracy": 0.5, "test_loss": 1.0, "test_accuracy": 0.5})
+    write_subset(folder / "subset.pt", mnist_root, 200, 0, False)
+    return paths, folder
+
+
+def test_interpolating_different_architectures_fails(checkpoints, mnist_root, tmp_path):
+    paths, folder = checkpoints
+    with pytest.raises(GenlabError, match=r"width4\.pt: architecture width_cnn/4 cannot be interpolated with .*width2\.pt \(width_cnn/2\)$"):
+        interpolation_job(str(paths["width2"]), str(paths["width4"]), str(folder / "subset.pt"), str(mnist_root), str(tmp_path / "o.csv"), [0.0], 10, 10)
+
+
+def test_sensitivity_on_a_checkpoint_of_another_experiment_fails(checkpoints, mnist_root, tmp_path):
+    paths, _ = checkpoints
+    with pytest.raises(GenlabError, match=r"width2\.pt: checkpoint has experiment='params_vs_gen', this step needs experiment='sensitivity'$"):
+        sensitivity_job(str(paths["width2"]), str(mnist_root), str(tmp_path / "o.csv"), 10, "softmax")
+
+
+def test_garbage_checkpoint_is_named(tmp_path):
+    bad = tmp_path / "checkpoint.pt"
+    bad.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(GenlabError, match=r"checkpoint\.pt: not a readable checkpoint"):
+        load_checkpoint(bad)
+
+
+def test_checkpoint_whose_weights_do_not_fit_is_named(checkpoints, tmp_path):
+    paths, _ = checkpoints
+    ckpt = torch.load(paths["width2"], weights_only=True)
+    ckpt["config"]["width"] = 3  # claims width 3, holds width-2 weights
+    torch.save(ckpt, tmp_path / "lying.pt")
+    with pytest.raises(GenlabError, match=r"lying\.pt: weights do not fit architecture width_cnn \(width 3\): "):
+        load_checkpoint(tmp_path / "lying.pt")
+
+
+def test_code_in_a_checkpoint_is_refused(tmp_path):
+    torch.save({"format": "genlab-checkpoint-1", "payload": shutil.copy}, tmp_path / "evil.pt")
+    with pytest.raises(GenlabError, match=r"evil\.pt: not a readable checkpoint \(Weights only load failed"):
+        load_checkpoint(tmp_path / "evil.pt")
+
+
+def test_non_finite_loss_stops_training_at_its_epoch(mnist_root):
+    cfg = tiny_config(epochs=50)
+    data = load_tensors(mnist_root, make_subset(mnist_root, cfg.n_train, 0, False), torch.device("cpu"), n_test=20)
+    data.x_train[0, 0, 0, 0] = float("nan")  # one poisoned pixel
+    with pytest.raises(GenlabError, match=r"^non-finite loss at epoch 1 of sensitivity/batch32 seed 0 \(arch shallow_cnn, lr 0\.001, batch 32\)"):
+        train(cfg, data, data)
+
+
+def test_subset_of_another_config_is_refused(checkpoints, mnist_root, tmp_path):
+    _, folder = checkpoints
+    cfg = tiny_config(n_train=150)
+    with pytest.raises(GenlabError, match=r"subset\.pt: subset \{'n_train': 200, .*\} does not match the run's config \{'n_train': 150, "):
+        train_job(cfg.to_dict(), str(folder / "subset.pt"), str(mnist_root), str(tmp_path / "c.pt"), str(tmp_path / "h.csv"), str(tmp_path))
+
+
+def test_workflow_reports_a_config_error_in_one_line_before_any_job(tmp_path, mnist_root):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY.read_text() + "\nlearning_rate: 0.1\n")
+    result = snakemake(tmp_path, "-n", configfile=bad, data_root=mnist_root)
+    assert result.returncode != 0
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert lines[-1].startswith("genlab: error: unknown config key learning_rate (allowed here:"), lines[-5:]
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()

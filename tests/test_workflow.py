@@ -1,0 +1,105 @@
+"""End to end: the real Snakemake, real torch, real files, on synthetic MNIST."""
+
+import csv
+
+import pytest
+
+from mnist_files import write_mnist
+from workflow_runner import FIGURES, REPO, TINY, rules_run, snakemake
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One complete run of the tiny config; the tests below inspect and poke it in order."""
+    root = write_mnist(tmp_path_factory.mktemp("mnist"))
+    work = tmp_path_factory.mktemp("work")
+    result = snakemake(work, data_root=root)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return work, root
+
+
+def _csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_every_figure_and_table_is_built(built):
+    work, _ = built
+    for figure in FIGURES:
+        assert (work / figure).stat().st_size > 10_000, figure
+    widths = _csv(work / "results/metrics/params_vs_gen.csv")
+    assert [int(r["n_params"]) for r in widths] == [676 * w * w + 21 * w + 10 for w in (2, 4)]
+    history = _csv(work / "results/runs/random_labels/deep/seed0/history.csv")
+    assert list(history[0])[:5] == ["epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy"]
+    assert len(history) == 2
+    alphas = [float(r["alpha"]) for r in _csv(work / "results/interpolation/seed0.csv")]
+    assert alphas == [-1.0, 0.0, 1.0, 2.0]
+    summary = _csv(work / "results/sensitivity/summary.csv")
+    assert [int(r["batch_size"]) for r in summary] == [16, 64]
+    assert all(float(r["sensitivity"]) > 0 for r in summary)
+    assert not list((work / "results/resume").glob("*")), "resume states must be gone once runs finish"
+
+
+def test_rerun_with_nothing_changed_does_nothing(built):
+    work, root = built
+    result = snakemake(work, "-n", data_root=root)
+    assert result.returncode == 0
+    assert rules_run(result.stdout + result.stderr) == []
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_deleting_one_figure_rebuilds_only_its_plot(built):
+    work, root = built
+    (work / "image/Flatness_vs_gen_p1_inter.png").unlink()
+    result = snakemake(work, data_root=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert rules_run(result.stdout + result.stderr) == ["plot_interpolation", "all"]
+    assert (work / "image/Flatness_vs_gen_p1_inter.png").exists()
+
+
+def test_a_figure_target_builds_only_its_dependencies(built):
+    work, root = built
+    result = snakemake(work, "-n", "--forceall", "image/Nbr_para_gen_loss.png", data_root=root)
+    assert result.returncode == 0
+    assert sorted(set(rules_run(result.stdout + result.stderr))) == ["metrics", "plot_params_vs_gen", "subset", "train"]
+
+
+def test_changing_one_hyperparameter_reruns_only_affected_jobs(built, tmp_path):
+    work, root = built
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(TINY.read_text().replace("sensitivity: {n_train: 100, lr: 1.0e-2", "sensitivity: {n_train: 100, lr: 2.0e-2"))
+    result = snakemake(work, "-n", configfile=changed, data_root=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = rules_run(result.stdout + result.stderr)
+    assert sorted(set(jobs)) == ["all", "metrics", "plot_sensitivity", "sensitivity_measure", "sensitivity_summary", "train"]
+    assert jobs.count("train") == 2 and jobs.count("metrics") == 1
+
+
+def test_report_is_generated(built):
+    work, root = built
+    result = snakemake(work, "--report", str(work / "report.zip"), data_root=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (work / "report.zip").stat().st_size > 10_000
+
+
+def test_reference_config_plans_all_seven_figures(tmp_path):
+    result = snakemake(tmp_path, "-n", configfile=None, data_root=tmp_path / "no-mnist-yet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout + result.stderr
+    for figure in FIGURES:
+        assert figure in out
+    assert rules_run(out).count("train") == 1 + 10 + 2 + 6
+    assert "download_mnist" in rules_run(out)
+
+
+def test_lint_is_clean():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint", "-s", str(REPO / "Snakefile"), "-d", str(REPO)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0 and "good condition" in result.stdout + result.stderr, result.stdout[-3000:]
