@@ -1,4 +1,7 @@
-"""The three networks of the study. All convolutions are 3x3, stride 1, no padding, ReLU."""
+"""The three networks of the study. All convolutions are 3x3, stride 1, no padding, ReLU.
+
+ReLUs work in place: the same function, with one activation copy less per layer in memory.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +16,11 @@ ARCHS = ("deep_cnn", "width_cnn", "shallow_cnn")
 def deep_cnn() -> nn.Sequential:
     """conv16-conv32-conv64-dense128-10 (experiments 1 and 3): 3,989,642 parameters."""
     return nn.Sequential(
-        nn.Conv2d(1, 16, 3), nn.ReLU(),  # (B, 16, 26, 26)
-        nn.Conv2d(16, 32, 3), nn.ReLU(),  # (B, 32, 24, 24)
-        nn.Conv2d(32, 64, 3), nn.ReLU(),  # (B, 64, 22, 22)
+        nn.Conv2d(1, 16, 3), nn.ReLU(inplace=True),  # (B, 16, 26, 26)
+        nn.Conv2d(16, 32, 3), nn.ReLU(inplace=True),  # (B, 32, 24, 24)
+        nn.Conv2d(32, 64, 3), nn.ReLU(inplace=True),  # (B, 64, 22, 22)
         nn.Flatten(),  # (B, 30976)
-        nn.Linear(64 * 22 * 22, 128), nn.ReLU(),
+        nn.Linear(64 * 22 * 22, 128), nn.ReLU(inplace=True),
         nn.Linear(128, 10),
     )
 
@@ -25,9 +28,9 @@ def deep_cnn() -> nn.Sequential:
 def width_cnn(width: int) -> nn.Sequential:
     """conv(w)-dense(w)-10 (experiment 2): 676 w^2 + 21 w + 10 parameters."""
     return nn.Sequential(
-        nn.Conv2d(1, width, 3), nn.ReLU(),  # (B, w, 26, 26)
+        nn.Conv2d(1, width, 3), nn.ReLU(inplace=True),  # (B, w, 26, 26)
         nn.Flatten(),  # (B, 676 w)
-        nn.Linear(width * 26 * 26, width), nn.ReLU(),
+        nn.Linear(width * 26 * 26, width), nn.ReLU(inplace=True),
         nn.Linear(width, 10),
     )
 
@@ -35,7 +38,7 @@ def width_cnn(width: int) -> nn.Sequential:
 def shallow_cnn() -> nn.Sequential:
     """conv16-dense10 (experiment 4): 108,330 parameters."""
     return nn.Sequential(
-        nn.Conv2d(1, 16, 3), nn.ReLU(),  # (B, 16, 26, 26)
+        nn.Conv2d(1, 16, 3), nn.ReLU(inplace=True),  # (B, 16, 26, 26)
         nn.Flatten(),
         nn.Linear(16 * 26 * 26, 10),
     )
