@@ -14,8 +14,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import torch
-
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -34,6 +32,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def save_torch(obj: object, path: str | os.PathLike) -> None:
+    import torch  # here, not at the top: plotting jobs write files without loading torch
+
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
 

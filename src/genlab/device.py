@@ -30,6 +30,9 @@ def configure(threads: int, device: torch.device) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
     else:
         torch.use_deterministic_algorithms(True)
+    # Deterministic mode also NaN-fills every new uninitialised tensor, a debugging aid that
+    # costs ~5% per step; every tensor here is written before it is read, so results are unchanged.
+    torch.utils.deterministic.fill_uninitialized_memory = False
 
 
 def describe(device: torch.device) -> str:

@@ -7,7 +7,6 @@ file. torchvision is only used to download the files when they are absent.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,24 +14,7 @@ import numpy as np
 import torch
 
 from .errors import GenlabError
-
-IMAGE_MAGIC = 2051  # idx3, unsigned bytes
-LABEL_MAGIC = 2049  # idx1, unsigned bytes
-SIDE = 28
-SPLIT_FILES = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
-
-
-def raw_dir(root: str | Path) -> Path:
-    """torchvision's layout: <root>/MNIST/raw/<file>."""
-    return Path(root) / "MNIST" / "raw"
-
-
-def raw_files(root: str | Path) -> list[Path]:
-    return [raw_dir(root) / name for pair in SPLIT_FILES.values() for name in pair]
-
+from .idx import IMAGE_MAGIC, LABEL_MAGIC, SIDE, SPLIT_FILES, raw_dir, raw_files, read_file, read_header, split_size  # noqa: F401
 
 @dataclass(frozen=True)
 class Split:
@@ -40,20 +22,10 @@ class Split:
     labels: torch.Tensor  # (N,) int64
 
 
-def _read_header(path: Path, data: bytes, magic: int, n_dims: int) -> tuple[int, ...]:
-    header_size = 4 + 4 * n_dims
-    if len(data) < header_size:
-        raise GenlabError(f"{path}: truncated: {len(data)} bytes, an idx header needs {header_size}")
-    found = struct.unpack(">I", data[:4])[0]
-    if found != magic:
-        raise GenlabError(f"{path}: wrong magic number {found}, expected {magic} for this MNIST file")
-    return struct.unpack(f">{n_dims}I", data[4:header_size])
-
-
 def read_images(path: str | Path) -> torch.Tensor:
     path = Path(path)
-    data = _read_file(path)
-    count, rows, cols = _read_header(path, data, IMAGE_MAGIC, 3)
+    data = read_file(path)
+    count, rows, cols = read_header(path, data, IMAGE_MAGIC, 3)
     if (rows, cols) != (SIDE, SIDE):
         raise GenlabError(f"{path}: images are {rows}x{cols}, expected {SIDE}x{SIDE}")
     expected = 16 + count * rows * cols
@@ -67,8 +39,8 @@ def read_images(path: str | Path) -> torch.Tensor:
 
 def read_labels(path: str | Path) -> torch.Tensor:
     path = Path(path)
-    data = _read_file(path)
-    (count,) = _read_header(path, data, LABEL_MAGIC, 1)
+    data = read_file(path)
+    (count,) = read_header(path, data, LABEL_MAGIC, 1)
     expected = 8 + count
     if len(data) != expected:
         raise GenlabError(
@@ -78,12 +50,6 @@ def read_labels(path: str | Path) -> torch.Tensor:
     if count and labels.max() > 9:
         raise GenlabError(f"{path}: label {int(labels.max())} found, MNIST labels are 0..9")
     return torch.from_numpy(labels.astype(np.int64))
-
-
-def _read_file(path: Path) -> bytes:
-    if not path.is_file():
-        raise GenlabError(f"{path}: MNIST file missing (set data_root to the folder holding MNIST/raw/)")
-    return path.read_bytes()
 
 
 def load_split(root: str | Path, split: str) -> Split:
@@ -97,17 +63,6 @@ def load_split(root: str | Path, split: str) -> Split:
             f"{raw_dir(root) / label_name}: {len(labels)} labels but {image_name} holds {len(images)} images"
         )
     return Split(images, labels)
-
-
-def split_size(root: str | Path, split: str) -> int | None:
-    """Image count from the header alone (cheap); None when the file is absent."""
-    path = raw_dir(root) / SPLIT_FILES[split][0]
-    if not path.is_file():
-        return None
-    with open(path, "rb") as f:
-        head = f.read(8)
-    count = _read_header(path, head, IMAGE_MAGIC, 1)[0]
-    return count
 
 
 def ensure_mnist(root: str | Path) -> list[Path]:

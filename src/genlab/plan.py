@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .config import TrainConfig
 from .errors import GenlabError
-from .mnist import split_size
+from .idx import split_size
 
 EXPERIMENTS = ("random_labels", "params_vs_gen", "interpolation", "sensitivity")
 ARCH = {

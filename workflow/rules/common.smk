@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from genlab import plan
 from genlab.config import check_config, load_schema
 from genlab.errors import GenlabError
-from genlab.mnist import raw_files
+from genlab.idx import raw_files
 
 try:
     config.update(check_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")))
