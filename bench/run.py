@@ -1,0 +1,557 @@
+"""genlab benchmark (issue 5): one command, one table, PASS/MISS against the targets.
+
+    .venv/bin/python bench/run.py [--tiny] [--data-root DIR] [--threads N] [--out FILE.json|FILE.csv]
+
+1. training samples/s: genlab's loop vs a plain DataLoader loop (bench/plain_loop.py), plus
+   'variant' rows (channels_last, fused Adam, bf16 autocast, other thread count, no NaN fill)
+2. deep_cnn training GFLOP/s (bench/flops.py) vs this machine's fp32 matmul rate
+3. interpolation and sensitivity throughput
+4. peak RSS of a real training job (subprocess)
+5. workflow: no-op rerun and one-figure rebuild (tests/tiny.yaml on synthetic MNIST)
+
+Everything compared is measured in the same process, in rotation (A, B, C, A, B, C, ...),
+because other processes may share these CPUs and the load drifts; we report medians, and
+ratios as the median of per-rotation ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "src"), str(REPO / "tests"), str(Path(__file__).parent)]
+
+import torch  # noqa: E402
+import torch.utils.deterministic  # noqa: E402
+
+from flops import counted_flops, forward_macs, train_flops_per_sample  # noqa: E402
+from genlab.config import TrainConfig  # noqa: E402
+from genlab.data import Tensors, load_tensors, make_subset  # noqa: E402
+from genlab.device import configure  # noqa: E402
+from genlab.measures.interpolation import interpolation_curve  # noqa: E402
+from genlab.measures.sensitivity import jacobian_norms  # noqa: E402
+from genlab.mnist import raw_files  # noqa: E402
+from genlab.models import build_model  # noqa: E402
+from genlab.training import evaluate_splits, init_model, make_optimizer, train_epoch  # noqa: E402
+from mnist_files import write_mnist  # noqa: E402  (tests' synthetic MNIST writer; read only)
+from plain_loop import plain_evaluate, plain_train  # noqa: E402
+from variants import train_epoch_microbatched  # noqa: E402
+
+CPU = torch.device("cpu")
+TORCH_NAN_FILL = torch.utils.deterministic.fill_uninitialized_memory  # torch's default, before genlab sets it
+FIGURE = "image/Flatness_vs_gen_p1_inter.png"
+
+# (arch, width, batch size, lr) as config.yaml trains them.
+CASES = [
+    ("deep_cnn", None, 128, 1e-4),  # exp 1, random labels
+    ("deep_cnn", None, 1024, 1e-2),  # exp 3, solution A
+    ("deep_cnn", None, 64, 1e-3),  # exp 3, solution B
+    ("width_cnn", 20, 128, 1e-4),  # exp 2, widest
+    ("width_cnn", 2, 128, 1e-4),  # exp 2, narrowest
+    *[("shallow_cnn", None, b, 1e-2) for b in (1024, 512, 256, 128, 64, 32)],  # exp 4
+]
+# Training samples per timed repeat (at least one batch): ~1-3 s each on one Sapphire Rapids core;
+# short repeats, many of them, pair better under drifting foreign load than a few long ones.
+SAMPLES = {"deep_cnn": 768, "width_cnn": 4096, "shallow_cnn": 4096}
+TINY_SAMPLES = {"deep_cnn": 64, "width_cnn": 256, "shallow_cnn": 256}
+# Variants of genlab's loop, each measured in the same rotation as genlab and plain. Each forces
+# a setting whatever genlab's own choice is (printed above the table): ~1.00x means "already so".
+# adam: "fused" or torch's default ("for-loop"). nan_fill: deterministic mode's NaN fill of every
+# new tensor (torch.utils.deterministic.fill_uninitialized_memory), a debugging aid.
+VARIANTS = {
+    "channels_last": dict(channels_last=True),
+    "fused_adam": dict(adam="fused"),
+    "for-loop_adam": dict(adam="for-loop"),
+    "bf16": dict(precision="bf16"),
+    "threads": dict(),  # the other thread count (--threads 1: 2)
+    "no_nan_fill": dict(nan_fill=False),
+    "nan_fill": dict(nan_fill=True),
+    "microbatch=128": dict(micro=128),  # bench/variants.py
+}
+VARIANTS_AT = {
+    ("deep_cnn", None, 128): ["channels_last", "fused_adam", "for-loop_adam", "bf16", "threads", "no_nan_fill", "nan_fill"],
+    ("deep_cnn", None, 1024): ["bf16", "microbatch=128"],
+    ("width_cnn", 20, 128): ["fused_adam", "for-loop_adam", "bf16", "threads", "no_nan_fill", "nan_fill"],
+    ("shallow_cnn", None, 128): ["channels_last", "fused_adam", "for-loop_adam", "bf16", "threads", "no_nan_fill", "nan_fill"],
+    ("shallow_cnn", None, 32): ["for-loop_adam"],
+}
+# --tiny: each variant once, on small data, only to prove the code paths run.
+TINY_VARIANTS_AT = {
+    ("deep_cnn", None, 128): ["channels_last", "threads", "bf16", "microbatch=128"],
+    ("width_cnn", 20, 128): ["fused_adam", "for-loop_adam"],
+    ("shallow_cnn", None, 128): ["bf16", "nan_fill"],
+}
+TARGET_RATIO = {"deep_cnn": 1.3, "width_cnn": 2.0, "shallow_cnn": 2.0}
+
+results: list[dict] = []  # every number printed, for --out
+
+
+def record(section: str, name: str, value: float, unit: str, target: str = "", ok: bool | None = None, **extra) -> str:
+    status = "" if ok is None else ("PASS" if ok else "MISS")
+    results.append(dict(section=section, name=name, value=value, unit=unit, target=target, status=status, **extra))
+    return status
+
+
+# ---------------------------------------------------------------- machine
+
+
+def machine(args) -> dict:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.M)
+    flags = set((re.search(r"^flags\s*:\s*(.*)$", cpuinfo, re.M) or ["", ""])[1].split())
+    return {
+        "cpu": model.group(1) if model else "unknown",
+        "isa": " ".join(f for f in ("avx512f", "avx512_bf16", "amx_bf16") if f in flags) or "-",
+        "cores": len(os.sched_getaffinity(0)),
+        "torch": torch.__version__,
+        "threads": args.threads,
+        "device": f"cpu (cuda available: {torch.cuda.is_available()})",
+        "loadavg_start": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+    }
+
+
+# ---------------------------------------------------------------- data
+
+
+def load_data(data_root: str | None, n_train: int, n_test: int) -> tuple[Tensors, str]:
+    """Real MNIST through genlab's own subset/tensor path when present, else random tensors."""
+    if data_root and all(p.is_file() for p in raw_files(data_root)):
+        subset = make_subset(data_root, n_train, seed=0, random_labels=False)
+        return load_tensors(data_root, subset, CPU, n_test=n_test), f"real MNIST from {data_root}"
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(n_train + n_test, 1, 28, 28, generator=g)
+    y = torch.randint(0, 10, (n_train + n_test,), generator=g)
+    return Tensors(x[:n_train], y[:n_train], x[n_train:], y[n_train:]), "synthetic tensors (no MNIST at --data-root)"
+
+
+def sized(data: Tensors, n_train: int, n_eval: int) -> tuple[Tensors, Tensors]:
+    """(training data, evaluation data) of one measured epoch; both splits evaluated on n_eval images."""
+    train = Tensors(data.x_train[:n_train], data.y_train[:n_train], data.x_test[:n_eval], data.y_test[:n_eval])
+    return train, data.head(n_eval, n_eval)
+
+
+# ---------------------------------------------------------------- 1. training loops
+
+
+def genlab_settings() -> str:
+    """What genlab does today, so that a variant at ~1.00x reads as 'genlab already does this'."""
+    cfg = TrainConfig("bench", "probe", 0, "deep_cnn", None, 1e-3, 64, 1, 1, 0, False)
+    model = init_model(cfg, CPU)
+    adam = make_optimizer(model, cfg).defaults
+    torch.utils.deterministic.fill_uninitialized_memory = TORCH_NAN_FILL
+    configure(torch.get_num_threads(), CPU)
+    return (f"Adam fused={bool(adam.get('fused'))} foreach={adam.get('foreach')},"
+            f" NaN fill={torch.utils.deterministic.fill_uninitialized_memory},"
+            f" ReLU inplace={any(getattr(m, 'inplace', False) for m in model)}, precision={cfg.precision}")
+
+
+def timed_epoch(train, evaluate) -> tuple[float, float, float, float]:
+    """(wall train, wall total, CPU train, CPU total) seconds of one epoch.
+
+    Under foreign load, wall time includes waiting for a core and CPU time does not: with one
+    thread, CPU-time ratios are the steadier estimate of what an idle machine would show.
+    """
+    w0, c0 = time.perf_counter(), time.process_time()
+    train()
+    w1, c1 = time.perf_counter(), time.process_time()
+    evaluate()
+    w2, c2 = time.perf_counter(), time.process_time()
+    return w1 - w0, w2 - w0, c1 - c0, c2 - c0
+
+
+def genlab_runner(cfg: TrainConfig, threads: int, channels_last=False, adam: str | None = None,
+                  nan_fill: bool | None = None, micro: int | None = None):
+    """genlab's loop; the keyword arguments force a variant, None keeps genlab's own choice."""
+    model = init_model(cfg, CPU)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if adam is None:
+        optimizer = make_optimizer(model, cfg)
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=adam == "fused", foreach=False)
+    epochs = iter(range(10**9))
+
+    def run(data: Tensors, eval_data: Tensors):
+        torch.utils.deterministic.fill_uninitialized_memory = TORCH_NAN_FILL  # undo the previous runner's
+        configure(threads, CPU)  # what train_job does: threads, deterministic kernels (and maybe the NaN fill)
+        if nan_fill is not None:
+            torch.utils.deterministic.fill_uninitialized_memory = nan_fill
+        epoch = partial(train_epoch_microbatched, micro=micro) if micro else train_epoch
+        return timed_epoch(lambda: epoch(model, optimizer, data, cfg, next(epochs)),
+                           lambda: evaluate_splits(model, eval_data, cfg.eval_batch_size, cfg.precision))
+
+    return run
+
+
+def plain_runner(cfg: TrainConfig, threads: int):
+    model = init_model(cfg, CPU)  # same initialisation as genlab's
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+
+    def run(data: Tensors, eval_data: Tensors):
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(False)  # ports do not ask for deterministic kernels
+        return timed_epoch(lambda: plain_train(model, optimizer, data.x_train, data.y_train, cfg.batch_size),
+                           lambda: plain_evaluate(model, data.x_test, data.y_test, cfg.batch_size))
+
+    return run
+
+
+def matmul_runner(threads: int, n: int = 2048, count: int = 3):
+    """`count` fp32 n x n matmuls, timed like an epoch, so the rate is paired with the step it is compared to."""
+    a, b = torch.rand(n, n), torch.rand(n, n)
+
+    def run(*_):
+        torch.set_num_threads(threads)
+        return timed_epoch(lambda: [torch.mm(a, b) for _ in range(count)], lambda: None)
+
+    run.flop = 2 * n**3 * count
+    return run
+
+
+def rotate(runners: dict, data: Tensors, eval_data: Tensors, warm: tuple[Tensors, Tensors], repeats: int) -> dict:
+    """Warm each runner up (first-call allocations, oneDNN kernel selection), then time them in rotation."""
+    for run in runners.values():
+        run(*warm)
+    times = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, run in runners.items():
+            times[name].append(run(data, eval_data))
+    return times
+
+
+def paired(a: list, b: list, i: int) -> float:
+    """Median over repeats of b[i] / a[i]: each against its neighbour in the same rotation."""
+    return statistics.median(y[i] / x[i] for x, y in zip(a, b))
+
+
+def bench_training(args, data: Tensors, alt_threads: int, tiny: bool) -> None:
+    samples = TINY_SAMPLES if tiny else SAMPLES
+    variants_at = TINY_VARIANTS_AT if tiny else VARIANTS_AT
+    cases = [c for c in CASES if c[:3] in TINY_VARIANTS_AT] if tiny else CASES
+    print(f"\n1. Training samples/s ({args.threads} thread(s); epoch = N samples + evaluation; median of {args.repeats})")
+    print("   genlab: train_epoch on Tensors + evaluate_splits on fixed sets of N*eval_frac/2 train and test images")
+    print("   plain:  DataLoader(TensorDataset, shuffle=True), .item() per step, one random test batch per epoch")
+    print("   ratio: wall time, paired per rotation (PASS/MISS uses it); cpu: the same from process CPU time")
+    print("   genlab's own settings: " + genlab_settings())
+    head = (f"   {'arch':<12}{'w':>3}{'batch':>6}{'N':>6}  {'loop':<27}{'samples/s':>10}{'train-only':>11}{'GFLOP/s':>8}"
+            f"  {'ratio':>6}{'cpu':>6}  {'vs':<7}{'target':<12}")
+    print(head + "\n   " + "-" * (len(head) - 3))
+    for arch, width, batch, lr in cases:
+        n = samples[arch] if tiny else max(samples[arch], batch)
+        n_eval = max(1, int(n * args.eval_frac / 2))
+        cfg = TrainConfig("bench", arch, 0, arch, width, lr, batch, 1, n, 0, False)
+        flops = train_flops_per_sample(build_model(arch, width))
+        runners = {"genlab": genlab_runner(cfg, args.threads), "plain": plain_runner(cfg, args.threads)}
+        for v in variants_at.get((arch, width, batch), []):
+            opts = dict(VARIANTS[v])
+            precision = opts.pop("precision", "fp32")
+            threads = alt_threads if v == "threads" else args.threads
+            label = f"variant {v}" + (f"={alt_threads}" if v == "threads" else "")
+            runners[label] = genlab_runner(TrainConfig(**{**cfg.to_dict(), "precision": precision}), threads, **opts)
+        if arch == "deep_cnn":
+            runners["matmul"] = mm = matmul_runner(args.threads, *((512, 4) if tiny else (2048, 3)))
+        times = rotate(runners, *sized(data, n, n_eval), sized(data, min(n, batch), min(n_eval, 100)), args.repeats)
+        case = arch + (f" w{width}" if width else "") + f" b{batch}"
+        for name, ts in times.items():
+            if name == "matmul":
+                continue
+            rate = n / statistics.median(t[1] for t in ts)
+            train_rate = n / statistics.median(t[0] for t in ts)
+            line = (f"   {arch:<12}{width or '':>3}{batch:>6}{n:>6}  {name:<27}{rate:>10.0f}{train_rate:>11.0f}"
+                    f"{train_rate * flops / 1e9:>8.1f}")
+            extra = dict(case=case, arch=arch, width=width, batch=batch, loop=name, train_only_samples_s=train_rate,
+                         gflops=train_rate * flops / 1e9)
+            if name == "plain":
+                record("training", f"{case} plain", rate, "samples/s", **extra)
+                print(line)
+                continue
+            base = "plain" if name == "genlab" else "genlab"
+            ratio = paired(ts, times[base], 1)
+            cpu_ratio = None if "threads" in name else paired(ts, times[base], 3)  # CPU time sums the threads
+            cpu = "-" if cpu_ratio is None else f"{cpu_ratio:.2f}"
+            if name == "genlab":
+                if arch == "deep_cnn":  # step GFLOP/s over matmul GFLOP/s, per rotation
+                    extra["matmul_gflops"] = mm.flop / statistics.median(t[0] for t in times["matmul"]) / 1e9
+                    extra["matmul_frac"] = statistics.median(
+                        (n * flops / g[0]) / (mm.flop / m[0]) for g, m in zip(ts, times["matmul"]))
+                target = TARGET_RATIO[arch]
+                status = record("training", f"{case} genlab", rate, "samples/s", f">={target}x plain",
+                                ratio >= target, ratio=ratio, cpu_ratio=cpu_ratio, **extra)
+                print(line + f"  {ratio:>6.2f}{cpu:>6}  {'plain':<7}>={target}x {status}")
+            else:
+                record("variant", f"{case} {name}", rate, "samples/s", ratio=ratio, cpu_ratio=cpu_ratio, **extra)
+                print(line + f"  {ratio:>6.2f}{cpu:>6}  genlab")
+
+
+# ---------------------------------------------------------------- 2. FLOPs vs matmul
+
+
+def matmul_gflops(threads: int, dtype=torch.float32, n: int = 2048, repeats: int = 5) -> float:
+    a, b = torch.rand(n, n).to(dtype), torch.rand(n, n).to(dtype)
+    torch.set_num_threads(threads)
+    torch.mm(a, b)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        times.append(time.perf_counter() - t0)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def check_flops() -> None:
+    print("\n2a. FLOP count check (per image; analytic: conv/linear MACs * 2, training = 3x forward)")
+    for arch, width in (("deep_cnn", None), ("width_cnn", 20), ("shallow_cnn", None)):
+        model = build_model(arch, width)
+        fwd = 2 * forward_macs(model)
+        counted_fwd, counted_step = counted_flops(model)
+        print(f"   {arch:<12} forward {fwd / 1e6:8.3f} MFLOP (FlopCounterMode {counted_fwd / 1e6:8.3f}, {counted_fwd / fwd:.3f}x);"
+              f" training {3 * fwd / 1e6:8.3f} MFLOP (counted fwd+bwd {counted_step / 1e6:8.3f}, {counted_step / (3 * fwd):.3f}x)")
+        assert abs(counted_fwd / fwd - 1) < 0.01, "analytic forward count disagrees with torch's"
+
+
+def report_flops(args, alt_threads: int) -> None:
+    n = 512 if args.tiny else 2048
+    other = {f"fp32 {alt_threads} thread(s)": matmul_gflops(alt_threads, n=n),
+             f"bf16 {args.threads} thread(s)": matmul_gflops(args.threads, torch.bfloat16, n=n)}
+    print(f"\n2b. deep_cnn training step (genlab, train-only) vs fp32 matmul ({n}x{n} torch.mm, {args.threads} thread(s),"
+          " timed in the same rotation)")
+    print("   other matmul rates, for reference: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in other.items()))
+    for k, v in other.items():
+        record("flops", f"matmul {k}", v, "GFLOP/s")
+    for row in [r for r in results if r["section"] == "training" and r["loop"] == "genlab" and "matmul_frac" in r]:
+        frac = row["matmul_frac"]
+        status = record("flops", f"{row['case']} step / matmul", frac, "fraction", ">=0.70", frac >= 0.70)
+        print(f"   deep_cnn batch {row['batch']:>5}: {row['gflops']:6.1f} GFLOP/s, matmul {row['matmul_gflops']:6.1f} GFLOP/s:"
+              f" {frac:4.0%}   target >=70% {status}")
+
+
+# ---------------------------------------------------------------- 3. measures
+
+
+def bench_measures(args, data: Tensors, tiny: bool) -> None:
+    configure(args.threads, CPU)
+    n_eval, alphas, n_points = (100, [0.0, 1.0], 100) if tiny else (1000, [-1.0, 0.0, 1.0, 2.0], 1000)
+    eval_data = data.head(n_eval, n_eval)
+    cfg = TrainConfig("bench", "interp", 0, "deep_cnn", None, 1e-3, 64, 1, 1, 0, False)
+    model = init_model(cfg, CPU)
+    state_a = {k: v.clone() for k, v in model.state_dict().items()}
+    state_b = init_model(TrainConfig(**{**cfg.to_dict(), "seed": 1}), CPU).state_dict()
+    shallow = build_model("shallow_cnn")
+    x = data.x_test[:n_points]
+    t_interp, t_sens = [], []
+    repeats = min(args.repeats, 3)  # each interpolation curve is ~8 s here
+    for _ in range(repeats):  # in rotation, like everything else
+        t0 = time.perf_counter()
+        interpolation_curve(model, state_a, state_b, alphas, eval_data)
+        t_interp.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        jacobian_norms(shallow, x)
+        t_sens.append(time.perf_counter() - t0)
+    ti, ts = statistics.median(t_interp), statistics.median(t_sens)
+    print(f"\n3. Evaluation throughput ({args.threads} thread(s), median of {repeats})")
+    print(f"   interpolation (deep_cnn, {n_eval}+{n_eval} images per alpha): {len(alphas) / ti:6.2f} alpha points/s, {len(alphas) * 2 * n_eval / ti:7.0f} images/s")
+    print(f"   sensitivity (shallow_cnn, softmax Jacobian, {n_points} points):  {n_points / ts:6.0f} points/s")
+    record("measures", "interpolation", len(alphas) / ti, "points/s", images_s=len(alphas) * 2 * n_eval / ti)
+    record("measures", "sensitivity", n_points / ts, "points/s")
+
+
+# ---------------------------------------------------------------- 4. peak RSS
+
+# Peak RSS from VmHWM: ru_maxrss would be inherited from the (large) bench process across
+# fork + exec, while VmHWM belongs to the child's own address space.
+RSS_CHILD = """
+import json, sys
+def hwm_kib():
+    return int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1])
+cfg, root, tmp, threads, micro = json.loads(sys.argv[1])
+from genlab.data import write_subset
+from genlab.jobs import train_job
+if micro:  # the bench variant, patched in where train() looks train_epoch up
+    import functools, genlab.training, variants
+    genlab.training.train_epoch = functools.partial(variants.train_epoch_microbatched, micro=micro)
+after_imports = hwm_kib()
+write_subset(f"{tmp}/subset.pt", root, cfg["n_train"], cfg["data_seed"], cfg["random_labels"])
+train_job(cfg, f"{tmp}/subset.pt", root, f"{tmp}/ckpt.pt", f"{tmp}/history.csv", f"{tmp}/resume", threads=threads, device="cpu")
+print(json.dumps([after_imports, hwm_kib()]))
+"""
+
+
+def bench_rss(args, data_root: str | None, scratch: Path, tiny: bool) -> None:
+    # Full: the reference evaluation (whole subset + whole 10000-image test set each epoch).
+    n_train, n_test = (256, 256) if tiny else (4096, None)
+    if not (data_root and all(p.is_file() for p in raw_files(data_root))):
+        data_root = str(write_mnist(scratch / "rss_mnist", n_train=n_train, n_test=10000))
+    cfg = TrainConfig("bench", "rss", 0, "deep_cnn", None, 1e-2, 1024, 1, n_train, 0, False, eval_test_size=n_test)
+    gb, floor, wall = rss_job(cfg, data_root, scratch, args.threads)
+    status = record("memory", "peak RSS training job", gb, "GB", "<1.5 GB", gb < 1.5, wall_s=wall, after_imports_gb=floor)
+    print(f"\n4. Peak RSS of a training job (train_job: deep_cnn, batch 1024, {n_train} images, 1 epoch,"
+          f" eval on the subset + {n_test or 'all'} test images)")
+    print(f"   {gb:.2f} GB (job wall {wall:.1f} s); {floor:.2f} GB of it already after importing torch + genlab   target <1.5 GB {status}")
+    if not tiny:
+        for name, job_cfg, micro in (("bf16", replace(cfg, precision="bf16"), None), ("microbatch=128", cfg, 128)):
+            v_gb, _, v_wall = rss_job(job_cfg, data_root, scratch, args.threads, micro)
+            record("variant", f"peak RSS {name}", v_gb, "GB", wall_s=v_wall)
+            print(f"   variant {name:<15} {v_gb:.2f} GB (job wall {v_wall:.1f} s)")
+
+
+def rss_job(cfg: TrainConfig, data_root: str, scratch: Path, threads: int, micro: int | None = None) -> tuple[float, float, float]:
+    """(peak GB, GB after imports, wall s) of train_job(cfg) in a fresh process."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(Path(__file__).parent)])}
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", RSS_CHILD, json.dumps([cfg.to_dict(), data_root, str(scratch), threads, micro])],
+                         capture_output=True, text=True, env=env, check=True).stdout
+    floor, peak = (kib * 1024 / 1e9 for kib in json.loads(out.split("\n")[-2]))
+    return peak, floor, time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------- 5. workflow
+
+
+def snakemake(workdir: Path, data_root: Path, *targets: str) -> tuple[float, str]:
+    # Targets before --config: --config swallows the words that follow it.
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2",
+           *targets, "--configfile", str(REPO / "tests/tiny.yaml"), "--config", f"data_root={data_root}"]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"snakemake {' '.join(targets)} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    return time.perf_counter() - t0, proc.stdout + proc.stderr
+
+
+IMPORT_PROBE = """
+import sys, time
+t = [time.perf_counter()]
+for m in ("snakemake.cli", "genlab.plan", "genlab.plots"):
+    __import__(m)
+    t.append(time.perf_counter())
+print(*[b - a for a, b in zip(t, t[1:])], "torch" in sys.modules)
+"""
+
+
+def bench_workflow(args, scratch: Path, tiny: bool) -> None:
+    data_root = write_mnist(scratch / "wf_mnist")
+    workdir = scratch / "wf"
+    targets = (FIGURE,) if tiny else ()  # tiny: only the figure's dependencies, to stay under 90 s
+    scope = FIGURE if tiny else "all targets"
+    t_build, _ = snakemake(workdir, data_root, *targets)
+    noop, rebuild = [], []
+    for _ in range(1 if tiny else min(args.repeats, 3)):
+        t, log = snakemake(workdir, data_root, *targets)
+        assert "Nothing to be done" in log, log[-2000:]
+        noop.append(t)
+        (workdir / FIGURE).unlink()
+        t, log = snakemake(workdir, data_root, FIGURE)
+        rules = re.findall(r"^(?:local)?rule (\w+):", log, flags=re.M)
+        assert (workdir / FIGURE).is_file() and rules == ["plot_interpolation"], log[-2000:]
+        rebuild.append(t)
+    t_noop, t_fig = statistics.median(noop), statistics.median(rebuild)
+    print(f"\n5. Workflow (tests/tiny.yaml, synthetic MNIST, --cores 2; first build of {scope}: {t_build:.1f} s;"
+          f" median of {len(noop)})")
+    s1 = record("workflow", "no-op rerun", t_noop, "s", "<3 s", t_noop < 3, scope=scope)
+    s2 = record("workflow", "one-figure rebuild", t_fig, "s", "<10 s", t_fig < 10)
+    print(f"   no-op rerun ({scope}): {t_noop:5.1f} s   target <3 s  {s1}")
+    print(f"   rebuild {FIGURE} (plot_interpolation only): {t_fig:5.1f} s   target <10 s {s2}")
+    if tiny:
+        return
+    # Where the time goes: each snakemake run parses the Snakefile, which imports genlab.plan;
+    # the plot job imports genlab.plots. Timed cumulatively in one fresh process.
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    out = subprocess.run([sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True, env=env, check=True).stdout
+    *times, torch_loaded = out.split()
+    t_smk, t_plan, t_plots = map(float, times)
+    print(f"   import times in a fresh python: snakemake.cli {t_smk:.1f} s, then genlab.plan (Snakefile parse) {t_plan:.1f} s,"
+          f" then genlab.plots (plot job) {t_plots:.1f} s; torch loaded by them: {torch_loaded}")
+    record("workflow", "import snakemake.cli", t_smk, "s")
+    record("workflow", "import genlab.plan after snakemake.cli", t_plan, "s")
+    record("workflow", "import genlab.plots after genlab.plan", t_plots, "s")
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="a few cases, small sizes: proves it works in < 90 s")
+    parser.add_argument("--data-root", default="/work/shared/data", help="folder holding MNIST/raw/ (synthetic if absent)")
+    # 1 by default: with other processes on a 2-core machine a 2-thread OpenMP team waits for its
+    # descheduled thread at every op (the 'threads' variant rows show by how much).
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per loop (--tiny: at most 3)")
+    parser.add_argument("--eval-frac", type=float, default=0.25, help="genlab evaluates this fraction of N images per epoch")
+    parser.add_argument("--out", help="also write every number to this .json or .csv")
+    args = parser.parse_args()
+    if args.tiny:
+        args.repeats = min(args.repeats, 3)
+    t_start = time.perf_counter()
+    alt_threads = 2 if args.threads == 1 else 1
+    info = machine(args)
+    samples = TINY_SAMPLES if args.tiny else SAMPLES
+    data, source = load_data(args.data_root, max(samples.values()), 2000)
+    info["data"] = source
+    print("genlab bench" + (" --tiny" if args.tiny else ""))
+    for k, v in info.items():
+        print(f"   {k:<14}{v}")
+
+    def timed(f, *a):
+        t0 = time.perf_counter()
+        f(*a)
+        print(f"   ({time.perf_counter() - t0:.0f} s)")
+
+    timed(bench_training, args, data, alt_threads, args.tiny)
+    check_flops()
+    report_flops(args, alt_threads)
+    timed(bench_measures, args, data, args.tiny)
+    with tempfile.TemporaryDirectory(prefix="genlab-bench-") as scratch:
+        timed(bench_rss, args, args.data_root, Path(scratch), args.tiny)
+        timed(bench_workflow, args, Path(scratch), args.tiny)
+
+    print("\nVariants: speedup of genlab's loop with the change (same rotation; >1 helps)")
+    by_variant: dict[str, list[str]] = {}
+    for r in results:
+        if r["section"] == "variant" and "loop" in r:
+            by_variant.setdefault(r["loop"].removeprefix("variant "), []).append(f"{r['case']} {r['ratio']:.2f}x")
+        elif r["section"] == "variant":  # peak RSS
+            by_variant.setdefault(r["name"].removeprefix("peak RSS "), []).append(f"peak RSS {r['value']:.2f} GB")
+    for name, cells in by_variant.items():
+        print(f"   {name:<22}" + ", ".join(cells))
+
+    print("\nTargets" + (" (--tiny: sizes far too small for these to mean anything)" if args.tiny else ""))
+    for r in results:
+        if r["status"]:
+            print(f"   {r['status']:<5} {r['name']:<36} {r['value']:8.2f} {r['unit']:<10} (ratio {r['ratio']:.2f}x)  {r['target']}"
+                  if "ratio" in r else f"   {r['status']:<5} {r['name']:<36} {r['value']:8.2f} {r['unit']:<10} {r['target']}")
+    wall = time.perf_counter() - t_start
+    cpu = sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
+    print(f"\nloadavg at end {' '.join(Path('/proc/loadavg').read_text().split()[:3])}; bench wall time {wall:.0f} s, CPU time {cpu:.0f} s")
+    if args.out:
+        write_out(Path(args.out), info, wall)
+
+
+def write_out(path: Path, info: dict, wall: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".csv":
+        keys = list(dict.fromkeys(k for r in results for k in r))
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, keys)
+            writer.writeheader()
+            writer.writerows(results)
+    else:
+        path.write_text(json.dumps({"machine": info, "wall_s": wall, "results": results}, indent=1))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
