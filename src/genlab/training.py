@@ -79,17 +79,27 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
 
 
+# On CPU a large batch's activations overflow the caches: its gradient is summed over
+# slices of this size instead (the same mean gradient; 1.37x faster and less memory for the
+# deep CNN at batch 1024, bench/). GPUs want the whole batch at once.
+CPU_MICRO_BATCH = 128
+
+
 def train_epoch(model, optimizer, data: Tensors, cfg: TrainConfig, epoch: int) -> None:
     model.train()
     x, y = data.x_train, data.y_train
+    micro = CPU_MICRO_BATCH if x.device.type == "cpu" else cfg.batch_size
     order = epoch_permutation(len(x), cfg.seed, epoch).to(x.device)
     for i in range(0, len(x), cfg.batch_size):
         idx = order[i : i + cfg.batch_size]
-        with autocast(x.device, cfg.precision):
-            logits = model(x[idx])  # (B, 10)
-        loss = F.cross_entropy(logits.float(), y[idx])
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        for j in range(0, len(idx), micro):
+            part = idx[j : j + micro]
+            with autocast(x.device, cfg.precision):
+                logits = model(x[part])  # (b, 10)
+            # Sum over the slice, divided by the whole batch: slices add up to the batch mean.
+            loss = F.cross_entropy(logits.float(), y[part], reduction="sum") / len(idx)
+            loss.backward()
         optimizer.step()
 
 
