@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,9 +47,10 @@ from genlab.models import build_model  # noqa: E402
 from genlab.training import evaluate_splits, init_model, make_optimizer, train_epoch  # noqa: E402
 from mnist_files import write_mnist  # noqa: E402  (tests' synthetic MNIST writer; read only)
 from plain_loop import plain_evaluate, plain_train  # noqa: E402
-from variants import train_epoch_microbatched  # noqa: E402
+import genlab.training  # noqa: E402
 
 CPU = torch.device("cpu")
+GENLAB_MICRO_BATCH = genlab.training.CPU_MICRO_BATCH  # genlab's own choice, restored after a variant
 TORCH_NAN_FILL = torch.utils.deterministic.fill_uninitialized_memory  # torch's default, before genlab sets it
 FIGURE = "image/Flatness_vs_gen_p1_inter.png"
 
@@ -79,18 +79,18 @@ VARIANTS = {
     "threads": dict(),  # the other thread count (--threads 1: 2)
     "no_nan_fill": dict(nan_fill=False),
     "nan_fill": dict(nan_fill=True),
-    "microbatch=128": dict(micro=128),  # bench/variants.py
+    "whole_batch": dict(micro=10**9),  # no slicing of large batches (genlab slices by CPU_MICRO_BATCH)
 }
 VARIANTS_AT = {
     ("deep_cnn", None, 128): ["channels_last", "fused_adam", "for-loop_adam", "bf16", "threads", "no_nan_fill", "nan_fill"],
-    ("deep_cnn", None, 1024): ["bf16", "microbatch=128"],
+    ("deep_cnn", None, 1024): ["bf16", "whole_batch"],
     ("width_cnn", 20, 128): ["fused_adam", "for-loop_adam", "bf16", "threads", "no_nan_fill", "nan_fill"],
     ("shallow_cnn", None, 128): ["channels_last", "fused_adam", "for-loop_adam", "bf16", "threads", "no_nan_fill", "nan_fill"],
     ("shallow_cnn", None, 32): ["for-loop_adam"],
 }
 # --tiny: each variant once, on small data, only to prove the code paths run.
 TINY_VARIANTS_AT = {
-    ("deep_cnn", None, 128): ["channels_last", "threads", "bf16", "microbatch=128"],
+    ("deep_cnn", None, 128): ["channels_last", "threads", "bf16", "whole_batch"],
     ("width_cnn", 20, 128): ["fused_adam", "for-loop_adam"],
     ("shallow_cnn", None, 128): ["bf16", "nan_fill"],
 }
@@ -189,8 +189,8 @@ def genlab_runner(cfg: TrainConfig, threads: int, channels_last=False, adam: str
         configure(threads, CPU)  # what train_job does: threads, deterministic kernels (and maybe the NaN fill)
         if nan_fill is not None:
             torch.utils.deterministic.fill_uninitialized_memory = nan_fill
-        epoch = partial(train_epoch_microbatched, micro=micro) if micro else train_epoch
-        return timed_epoch(lambda: epoch(model, optimizer, data, cfg, next(epochs)),
+        genlab.training.CPU_MICRO_BATCH = micro or GENLAB_MICRO_BATCH
+        return timed_epoch(lambda: train_epoch(model, optimizer, data, cfg, next(epochs)),
                            lambda: evaluate_splits(model, eval_data, cfg.eval_batch_size, cfg.precision))
 
     return run
@@ -379,9 +379,9 @@ def hwm_kib():
 cfg, root, tmp, threads, micro = json.loads(sys.argv[1])
 from genlab.data import write_subset
 from genlab.jobs import train_job
-if micro:  # the bench variant, patched in where train() looks train_epoch up
-    import functools, genlab.training, variants
-    genlab.training.train_epoch = functools.partial(variants.train_epoch_microbatched, micro=micro)
+if micro:  # the bench variant: another slice size for large batches
+    import genlab.training
+    genlab.training.CPU_MICRO_BATCH = micro
 after_imports = hwm_kib()
 write_subset(f"{tmp}/subset.pt", root, cfg["n_train"], cfg["data_seed"], cfg["random_labels"])
 train_job(cfg, f"{tmp}/subset.pt", root, f"{tmp}/ckpt.pt", f"{tmp}/history.csv", f"{tmp}/resume", threads=threads, device="cpu")
@@ -401,7 +401,7 @@ def bench_rss(args, data_root: str | None, scratch: Path, tiny: bool) -> None:
           f" eval on the subset + {n_test or 'all'} test images)")
     print(f"   {gb:.2f} GB (job wall {wall:.1f} s); {floor:.2f} GB of it already after importing torch + genlab   target <1.5 GB {status}")
     if not tiny:
-        for name, job_cfg, micro in (("bf16", replace(cfg, precision="bf16"), None), ("microbatch=128", cfg, 128)):
+        for name, job_cfg, micro in (("bf16", replace(cfg, precision="bf16"), None), ("whole_batch", cfg, 10**9)):
             v_gb, _, v_wall = rss_job(job_cfg, data_root, scratch, args.threads, micro)
             record("variant", f"peak RSS {name}", v_gb, "GB", wall_s=v_wall)
             print(f"   variant {name:<15} {v_gb:.2f} GB (job wall {v_wall:.1f} s)")
