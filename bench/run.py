@@ -42,7 +42,7 @@ from genlab.data import Tensors, load_tensors, make_subset  # noqa: E402
 from genlab.device import configure  # noqa: E402
 from genlab.measures.interpolation import interpolation_curve  # noqa: E402
 from genlab.measures.sensitivity import jacobian_norms  # noqa: E402
-from genlab.mnist import raw_files  # noqa: E402
+from genlab.idx import raw_files  # noqa: E402
 from genlab.models import build_model  # noqa: E402
 from genlab.training import evaluate_splits, init_model, make_optimizer, train_epoch  # noqa: E402
 from mnist_files import write_mnist  # noqa: E402  (tests' synthetic MNIST writer; read only)

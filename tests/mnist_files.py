@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genlab.mnist import IMAGE_MAGIC, LABEL_MAGIC, SPLIT_FILES, raw_dir
+from genlab.idx import IMAGE_MAGIC, LABEL_MAGIC, SPLIT_FILES, raw_dir
 
 
 def synthetic_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,8 @@ from genlab.config import check_config, load_schema
 from genlab.data import load_tensors, make_subset, write_subset
 from genlab.errors import GenlabError
 from genlab.jobs import interpolation_job, sensitivity_job, train_job
-from genlab.mnist import load_split, raw_dir
+from genlab.idx import raw_dir
+from genlab.mnist import load_split
 from genlab.models import build_model
 from genlab.training import train
 from helpers import tiny_config

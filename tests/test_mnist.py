@@ -1,7 +1,8 @@
 import torch
 
 from genlab.data import make_subset
-from genlab.mnist import load_split, split_size
+from genlab.idx import split_size
+from genlab.mnist import load_split
 from mnist_files import synthetic_split
 
 

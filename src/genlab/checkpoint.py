@@ -64,6 +64,5 @@ def require(ckpt: dict, path: str | Path, **expected) -> None:
     cfg = ckpt["config"]
     for key, want in expected.items():
         have = getattr(cfg, key)
-        allowed = want if isinstance(want, (tuple, list, set)) else (want,)
-        if have not in allowed:
+        if have != want:
             raise GenlabError(f"{path}: checkpoint has {key}={have!r}, this step needs {key}={want!r}")

@@ -18,7 +18,8 @@ from . import plan
 from .checkpoint import load_checkpoint
 from .config import check_config, load_schema
 from .errors import GenlabError
-from .mnist import SPLIT_FILES, load_split
+from .idx import SPLIT_FILES
+from .mnist import load_split
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 

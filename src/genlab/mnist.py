@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from .errors import GenlabError
-from .idx import IMAGE_MAGIC, LABEL_MAGIC, SIDE, SPLIT_FILES, raw_dir, raw_files, read_file, read_header, split_size  # noqa: F401
+from .idx import IMAGE_MAGIC, LABEL_MAGIC, SIDE, SPLIT_FILES, raw_dir, raw_files, read_file, read_header
+
 
 @dataclass(frozen=True)
 class Split:
