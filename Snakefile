@@ -1,5 +1,5 @@
-# genlab: reproduce the four generalization experiments from raw MNIST.
-# Usage: snakemake --cores 4                        (reference config, all seven figures)
+# genlab: reproduce the study's experiments from raw MNIST.
+# Usage: snakemake --cores 4                        (reference config, every figure)
 #        snakemake --cores 2 --configfile presets/quick.yaml
 #        snakemake image/Flatness_vs_gen_p1_inter.png   (one figure and its dependencies)
 from pathlib import Path
@@ -16,12 +16,36 @@ configfile: Path(workflow.basedir) / "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
-include: "workflow/rules/measures.smk"
-include: "workflow/rules/plots.smk"
+include: "workflow/rules/random_labels.smk"
+include: "workflow/rules/params_vs_gen.smk"
+include: "workflow/rules/interpolation.smk"
+include: "workflow/rules/sensitivity.smk"
+include: "workflow/rules/corruption.smk"
 
 
-# Every figure and metrics table of the study.
+# Tables, provenance records and figures are light: on a cluster they run where Snakemake runs.
+localrules:
+    all,
+    metrics,
+    provenance,
+    effective_config,
+    random_labels,
+    params_vs_gen,
+    interpolation,
+    sensitivity,
+    corruption,
+    sensitivity_summary,
+    corruption_summary,
+    plot_random_labels,
+    plot_params_vs_gen,
+    plot_interpolation,
+    plot_sensitivity,
+    plot_corruption,
+
+
+# Every figure, metrics table and provenance record of the study, and the effective config.
 rule all:
     input:
         final_outputs(),
+        "results/config.yaml",
     default_target: True

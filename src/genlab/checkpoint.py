@@ -13,14 +13,15 @@ from .config import TrainConfig
 from .errors import GenlabError
 from .models import build_model, n_params
 
-CHECKPOINT_FORMAT = "genlab-checkpoint-1"
+CHECKPOINT_FORMAT = "genlab-checkpoint-2"
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, cfg: TrainConfig, metrics: dict) -> None:
+def save_checkpoint(path: str | Path, model: nn.Module, cfg: TrainConfig, metrics: dict, data: str | None = None) -> None:
     save_torch(
         {
             "format": CHECKPOINT_FORMAT,
             "config": cfg.to_dict(),
+            "data": data,  # fingerprint digest of the MNIST files it was trained from
             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "metrics": dict(metrics),
             "n_params": n_params(model),
@@ -59,10 +60,18 @@ def model_for(ckpt: dict, path: str | Path = "checkpoint") -> nn.Module:
     return model
 
 
-def require(ckpt: dict, path: str | Path, **expected) -> None:
-    """Fail with the file and the mismatch when a checkpoint is not what a measure needs."""
-    cfg = ckpt["config"]
-    for key, want in expected.items():
-        have = getattr(cfg, key)
-        if have != want:
-            raise GenlabError(f"{path}: checkpoint has {key}={have!r}, this step needs {key}={want!r}")
+def load_planned(path: str | Path, planned: dict, fingerprint: dict | None = None) -> dict:
+    """Load a checkpoint and check it is the run planned for its path, trained on the planned data.
+
+    A checkpoint copied over another run's, or endpoints swapped, fail here in one
+    line naming the file and the fields that differ.
+    """
+    ckpt = load_checkpoint(path)
+    have = ckpt["config"].to_dict()
+    differ = [k for k in sorted(set(have) | set(planned)) if have.get(k) != planned.get(k)]
+    if differ:
+        shown = ", ".join(f"{k}={have.get(k)!r} (planned {planned.get(k)!r})" for k in differ)
+        raise GenlabError(f"{path}: not the run planned for this path: {shown}")
+    if fingerprint is not None and ckpt.get("data") != fingerprint["digest"]:
+        raise GenlabError(f"{path}: trained on other MNIST files (fingerprint {ckpt.get('data')}, now {fingerprint['digest']})")
+    return ckpt

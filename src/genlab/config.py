@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ import yaml
 from .errors import GenlabError
 
 PRECISIONS = ("fp32", "bf16")
+EVAL_SCHEDULES = ("all", "final", "log")
+# Keys that change how a job runs, never what it computes: changing them reruns nothing.
+RUNTIME_KEYS = ("data_root", "device", "train_threads", "eval_batch_size", "resume_interval_s")
 
 
 @dataclass(frozen=True)
@@ -38,13 +42,18 @@ class TrainConfig:
     random_labels: bool  # experiment 1 trains on permuted labels
     eval_train_size: int | None = None  # None: the whole training subset each epoch
     eval_test_size: int | None = None  # None: the whole test set; else its first k images, fixed
-    eval_batch_size: int = 1000  # only bounds memory; results do not depend on it
     precision: str = "fp32"  # bf16 autocast is opt-in: it changes the numbers
+    label_noise: float = 0.0  # experiment 5: fraction of examples given a uniformly drawn label
+    input_corruption: str = "none"  # experiment 5: none | shuffled_pixels | random_pixels | gaussian
+    fit_threshold: float | None = None  # stop once train accuracy reaches it (experiment 5); None: all epochs
+    eval_epochs: str = "all"  # all | final | log: which epochs are measured (the last always is)
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise GenlabError(f"precision {self.precision!r} is not one of {', '.join(PRECISIONS)}")
-        for name in ("batch_size", "epochs", "n_train", "eval_batch_size"):
+        if self.eval_epochs not in EVAL_SCHEDULES:
+            raise GenlabError(f"eval_epochs {self.eval_epochs!r} is not one of {', '.join(EVAL_SCHEDULES)}")
+        for name in ("batch_size", "epochs", "n_train"):
             if getattr(self, name) < 1:
                 raise GenlabError(f"{self.experiment}/{self.run}: {name} must be positive, got {getattr(self, name)}")
 
@@ -65,8 +74,21 @@ class TrainConfig:
         blob = json.dumps(self.to_dict(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
+    def evaluated_epochs(self) -> list[int]:
+        """1-based epochs whose metrics are measured and written to history.csv."""
+        return eval_epochs(self.eval_epochs, self.epochs)
+
     def describe(self) -> str:
         return f"{self.experiment}/{self.run} seed {self.seed} (arch {self.arch}, lr {self.lr}, batch {self.batch_size})"
+
+
+def eval_epochs(schedule: str, epochs: int) -> list[int]:
+    """all: 1..E; final: E; log: round(E ** (i / 19)) for i = 0..19, deduplicated (1 and E always in)."""
+    if schedule == "all":
+        return list(range(1, epochs + 1))
+    if schedule == "final":
+        return [epochs]
+    return sorted({round(epochs ** (i / 19)) for i in range(20)} | {1, epochs})
 
 
 # ---------------------------------------------------------------- workflow config
@@ -77,12 +99,56 @@ def load_schema(path: str | Path) -> dict:
         return yaml.safe_load(f)
 
 
-def _fill_defaults(config: dict, schema: dict) -> None:
+def _resolve(sub: dict, root: dict) -> dict:
+    """Follow a local "$ref" ("#/$defs/name"), keeping the keys written beside it."""
+    if "$ref" in sub:
+        target = root
+        for part in sub["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        sub = {**target, **{k: v for k, v in sub.items() if k != "$ref"}}
+    return sub
+
+
+def _types(sub: dict) -> set:
+    kind = sub.get("type", [])
+    return {kind} if isinstance(kind, str) else set(kind)
+
+
+def _fill_defaults(config: dict, schema: dict, root: dict | None = None) -> None:
+    root = root or schema
     for key, sub in schema.get("properties", {}).items():
+        sub = _resolve(sub, root)
         if key not in config and "default" in sub:
             config[key] = copy.deepcopy(sub["default"])
-        if isinstance(config.get(key), dict) and sub.get("type") == "object":
-            _fill_defaults(config[key], sub)
+        if isinstance(config.get(key), dict) and "object" in _types(sub):
+            _fill_defaults(config[key], sub, root)
+
+
+_YAML11_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def _coerce_numbers(value, sub: dict, root: dict):
+    """YAML 1.1 (PyYAML) reads 1e-3 and 1.0e9 as strings; where the schema wants a number, they are one."""
+    sub = _resolve(sub, root)
+    if isinstance(value, str) and "number" in _types(sub) and _YAML11_NUMBER.match(value.strip()):
+        return float(value)
+    if isinstance(value, dict):
+        props = sub.get("properties", {})
+        return {k: _coerce_numbers(v, props[k], root) if k in props else v for k, v in value.items()}
+    if isinstance(value, list) and isinstance(sub.get("items"), dict):
+        return [_coerce_numbers(v, sub["items"], root) for v in value]
+    return value
+
+
+def _is_integer(checker, instance) -> bool:
+    # JSON Schema counts 200.0 as an integer; a subset size or an epoch count written so is a typo.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
 
 
 def _dotted(path) -> str:
@@ -100,15 +166,20 @@ def _one_line(error: jsonschema.ValidationError) -> str:
     if error.validator in ("exclusiveMinimum", "minimum"):
         return f"config key {where}: {error.instance!r} must be {'>' if error.validator == 'exclusiveMinimum' else '>='} {error.validator_value}"
     if error.validator == "type":
-        return f"config key {where}: {error.instance!r} is not of type {error.validator_value}"
+        wanted = error.validator_value
+        if isinstance(error.instance, float) and "integer" in ([wanted] if isinstance(wanted, str) else wanted):
+            return f"config key {where}: {error.instance!r} is not an integer (write {int(error.instance)})" if error.instance.is_integer() else f"config key {where}: {error.instance!r} is not an integer"
+        return f"config key {where}: {error.instance!r} is not of type {wanted}"
     return f"config key {where}: {error.message}"
 
 
 def check_config(config: dict, schema: dict) -> dict:
     """Return the config with defaults filled in, or raise GenlabError naming the bad key."""
-    checked = copy.deepcopy(dict(config))
+    if not isinstance(config, dict):
+        raise GenlabError(f"the config must be a mapping of keys to values, got {type(config).__name__}")
+    checked = _coerce_numbers(copy.deepcopy(dict(config)), schema, schema)
     _fill_defaults(checked, schema)
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _Validator(schema)
     errors = sorted(validator.iter_errors(checked), key=lambda e: (len(e.absolute_path), _dotted(e.absolute_path)))
     if errors:
         # The deepest-first order hides the real cause behind "oneOf" wrappers; the shallowest names the key.

@@ -1,8 +1,10 @@
-"""Training subsets as files, and the tensors one training job works on.
+"""Training subsets as files, and the tensors one job works on.
 
-A subset file fixes which training images an experiment uses (and, for random
-labels, the permuted labels), drawn once from `data_seed`, so that every job of
-the experiment, and every seed, sees the same data.
+A subset file fixes which training images a run uses and the labels it trains on
+(permuted for random labels, partly redrawn for label noise), drawn once from
+`data_seed`, and carries those images itself: a training job reads one small file
+instead of parsing all of MNIST. It also records the data fingerprint it was made
+from, which every job compares with the one the workflow planned with.
 """
 
 from __future__ import annotations
@@ -14,34 +16,52 @@ import torch
 
 from .atomic import save_torch
 from .errors import GenlabError
-from .mnist import load_split, to_float
+from .fingerprint import check_file, data_fingerprint
+from .idx import SPLIT_FILES, raw_dir
+from .mnist import ensure_mnist, load_split, to_float
 
-SUBSET_FORMAT = "genlab-subset-1"
+SUBSET_FORMAT = "genlab-subset-2"
+SUBSET_KEYS = ("n_train", "seed", "random_labels", "label_noise", "input_corruption")
 
 
-def make_subset(data_root: str | Path, n_train: int, seed: int, random_labels: bool) -> dict:
+def make_subset(data_root: str | Path, params: dict) -> dict:
+    """Draw the subset described by `params` (see plan.subset_params) from the MNIST training split."""
     train = load_split(data_root, "train")
+    n_train, seed = params["n_train"], params["seed"]
     if n_train > len(train.labels):
         raise GenlabError(f"n_train {n_train} exceeds the {len(train.labels)} images of the training split in {data_root}")
     g = torch.Generator().manual_seed(seed)
     indices = torch.randperm(len(train.labels), generator=g)[:n_train].sort().values
-    labels = train.labels[indices]
-    if random_labels:
+    true_labels = train.labels[indices]
+    labels, corruption = true_labels, None
+    if params.get("random_labels"):
         # Zhang et al.: shuffle the labels among the chosen images, keeping the class counts.
-        labels = labels[torch.randperm(n_train, generator=g)]
+        labels = true_labels[torch.randperm(n_train, generator=g)]
+    if params.get("label_noise", 0.0) > 0 or params.get("input_corruption", "none") != "none":
+        from .corrupt import corrupt_subset
+
+        corruption = corrupt_subset(train.images[indices], true_labels, params["label_noise"], params["input_corruption"], seed)
+        labels = corruption["labels"]
     return {
         "format": SUBSET_FORMAT,
+        "params": {k: params.get(k) for k in SUBSET_KEYS},
         "indices": indices,  # (n_train,) int64, rows of the MNIST training split
+        "images": train.images[indices],  # (n_train, 28, 28) uint8, before any input corruption
         "labels": labels,  # (n_train,) int64, the labels trained on
-        "n_train": n_train,
-        "seed": seed,
-        "random_labels": random_labels,
+        "true_labels": true_labels,  # (n_train,) int64
+        "corruption": corruption,  # experiment 5's record (which examples, which pixels), else None
     }
 
 
-def write_subset(path: str | Path, data_root: str | Path, n_train: int, seed: int, random_labels: bool) -> dict:
-    subset = make_subset(data_root, n_train, seed, random_labels)
-    save_torch(subset, path)
+def subset_job(out: str, data_root: str, params: dict, fingerprint: dict) -> dict:
+    ensure_mnist(data_root)
+    found = data_fingerprint(data_root)
+    if found["digest"] != fingerprint["digest"]:
+        raise GenlabError(f"{raw_dir(data_root)}: MNIST files changed since the workflow was planned; rerun snakemake")
+    subset = make_subset(data_root, params)
+    subset["data"] = fingerprint["digest"]
+    subset["data_files"] = dict(fingerprint["files"])
+    save_torch(subset, out)
     return subset
 
 
@@ -53,8 +73,17 @@ def read_subset(path: str | Path) -> dict:
     except Exception as exc:
         raise GenlabError(f"{path}: unreadable subset file ({type(exc).__name__})") from None
     if not isinstance(subset, dict) or subset.get("format") != SUBSET_FORMAT:
-        raise GenlabError(f"{path}: not a genlab subset file (expected format {SUBSET_FORMAT})")
+        raise GenlabError(f"{path}: not a genlab subset file (expected format {SUBSET_FORMAT}); rerun snakemake")
     return subset
+
+
+def check_subset(subset: dict, path: str | Path, params: dict, fingerprint: dict) -> None:
+    """The subset a job reads must be the one its run was planned with, from the same data."""
+    have = subset["params"]
+    if have != params:
+        raise GenlabError(f"{path}: subset {have} does not match the run's config {params}")
+    if subset.get("data") != fingerprint["digest"]:
+        raise GenlabError(f"{path}: made from other MNIST files (fingerprint {subset.get('data')}, now {fingerprint['digest']})")
 
 
 @dataclass(frozen=True)
@@ -62,29 +91,55 @@ class Tensors:
     """One job's data, already on the device: training never copies from the host per step."""
 
     x_train: torch.Tensor  # (N, 1, 28, 28) float32 in [0, 1]
-    y_train: torch.Tensor  # (N,) int64, possibly permuted labels
+    y_train: torch.Tensor  # (N,) int64, the labels trained on
     x_test: torch.Tensor  # (M, 1, 28, 28)
-    y_test: torch.Tensor  # (M,)
+    y_test: torch.Tensor  # (M,) true labels
+    corrupted: torch.Tensor | None = None  # (N,) bool: label differs from the true one (experiment 5)
 
     def head(self, n_train: int | None, n_test: int | None) -> "Tensors":
         """The first n images of each split: the fixed evaluation sets (None keeps all)."""
         for name, n, have in (("train", n_train, len(self.y_train)), ("test", n_test, len(self.y_test))):
             if n is not None and n > have:
                 raise GenlabError(f"evaluation set of {n} {name} images requested, only {have} available")
-        return Tensors(self.x_train[:n_train], self.y_train[:n_train], self.x_test[:n_test], self.y_test[:n_test])
+        corrupted = None if self.corrupted is None else self.corrupted[:n_train]
+        return Tensors(self.x_train[:n_train], self.y_train[:n_train], self.x_test[:n_test], self.y_test[:n_test], corrupted)
 
 
-def load_tensors(data_root: str | Path, subset: dict, device: torch.device, n_test: int | None = None) -> Tensors:
-    train = load_split(data_root, "train")
+def load_test_split(data_root: str | Path, fingerprint: dict | None, n_test: int | None, key: str = "eval_test_size"):
+    """The first n_test test images and labels, after checking the files are the planned ones."""
+    if fingerprint is not None:
+        for name in SPLIT_FILES["test"]:
+            check_file(raw_dir(data_root) / name, fingerprint["files"][name])
     test = load_split(data_root, "test")
-    indices = subset["indices"]
-    if len(indices) and int(indices.max()) >= len(train.labels):
-        raise GenlabError(f"subset indexes image {int(indices.max())} but {data_root} holds {len(train.labels)} training images")
     if n_test is not None and n_test > len(test.labels):
-        raise GenlabError(f"{n_test} test images requested, {data_root} holds {len(test.labels)}")
-    return Tensors(
-        x_train=to_float(train.images[indices]).to(device),
-        y_train=subset["labels"].to(device),
-        x_test=to_float(test.images[:n_test]).to(device),
-        y_test=test.labels[:n_test].to(device),
-    )
+        raise GenlabError(f"config key {key}: {n_test} exceeds the {len(test.labels)} test images in {raw_dir(data_root)}")
+    return test.images[:n_test], test.labels[:n_test]
+
+
+def load_test_images(data_root: str | Path, fingerprint: dict | None, n_points: int, key: str) -> torch.Tensor:
+    images, _ = load_test_split(data_root, fingerprint, n_points, key)
+    return to_float(images)
+
+
+def tensors_from_subset(subset: dict, test_images: torch.Tensor, test_labels: torch.Tensor, device: torch.device) -> Tensors:
+    corruption = subset.get("corruption")
+    if corruption is None:
+        x_train, x_test, corrupted = to_float(subset["images"]), to_float(test_images), None
+    else:
+        from .corrupt import test_inputs, train_inputs
+
+        x_train, x_test = train_inputs(subset["images"], corruption), test_inputs(test_images, corruption)
+        corrupted = corruption["corrupted"].to(device)
+    return Tensors(x_train.to(device), subset["labels"].to(device), x_test.to(device), test_labels.to(device), corrupted)
+
+
+def load_job_data(
+    subset_path: str | Path, cfg, data_root: str | Path, fingerprint: dict, device: torch.device, n_test: int | None
+) -> Tensors:
+    """A run's data: its subset (checked against the plan) and the first n_test test images."""
+    from .plan import subset_params
+
+    subset = read_subset(subset_path)
+    check_subset(subset, subset_path, subset_params(cfg), fingerprint)
+    images, labels = load_test_split(data_root, fingerprint, n_test)
+    return tensors_from_subset(subset, images, labels, device)

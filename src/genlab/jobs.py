@@ -1,7 +1,9 @@
-"""One function per workflow step; the Snakemake scripts call exactly one of these.
+"""The shared workflow steps (training, metrics tables, stacking tables); the scripts call one each.
 
-Each reads its inputs, does the work, and writes its outputs atomically, so a
-failed job leaves either nothing or a complete file.
+Each reads its inputs, checks they are what the workflow planned (config and data
+fingerprint), does the work, and writes its outputs atomically, so a failed job
+leaves either nothing or a complete file. Experiment-specific steps live in
+genlab.experiments.<name>.
 """
 
 from __future__ import annotations
@@ -9,17 +11,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .atomic import read_csv, write_csv
-from .checkpoint import load_checkpoint, model_for, require, save_checkpoint
+from .atomic import check_writable, remove_stale_temps, write_csv
+from .checkpoint import load_planned, save_checkpoint
 from .config import TrainConfig
-from .data import load_tensors, read_subset, write_subset
+from .data import load_job_data
 from .device import configure, describe, pick_device
 from .errors import GenlabError
-from .measures.interpolation import COLUMNS as INTERPOLATION_COLUMNS
-from .measures.interpolation import interpolation_curve
-from .measures.sensitivity import sensitivity
-from .mnist import load_split, to_float
-from .training import HISTORY_COLUMNS, train
+from .training import FIT_COLUMNS, HISTORY_COLUMNS, train
 
 log = logging.getLogger("genlab")
 
@@ -28,25 +26,15 @@ METRICS_COLUMNS = [
     "experiment", "run", "seed", "data_seed", "arch", "width", "n_train", "lr", "batch_size", "epochs",
     "precision", "n_params", *FINAL_METRICS,
 ]
-SENSITIVITY_COLUMNS = [
-    "experiment", "run", "seed", "data_seed", "batch_size", "lr", "n_points", "output", "sensitivity", *FINAL_METRICS,
-]
-
-
-def subset_job(out: str, data_root: str, n_train: int, seed: int, random_labels: bool) -> None:
-    subset = write_subset(out, data_root, n_train, seed, random_labels)
-    log.info("subset of %d images (seed %d, random labels %s) -> %s", subset["n_train"], seed, random_labels, out)
-
-
-def _check_subset(subset: dict, cfg: TrainConfig, path: str) -> None:
-    want = {"n_train": cfg.n_train, "seed": cfg.data_seed, "random_labels": cfg.random_labels}
-    have = {k: subset[k] for k in want}
-    if have != want:
-        raise GenlabError(f"{path}: subset {have} does not match the run's config {want}")
 
 
 def resume_file(resume_dir: str | Path, cfg: TrainConfig) -> Path:
     return Path(resume_dir) / f"{cfg.experiment}_{cfg.run}_seed{cfg.seed}_{cfg.digest()}.pt"
+
+
+def attempts_log(resume_dir: str | Path, cfg: TrainConfig) -> Path:
+    """The log of a run's earlier, unfinished attempts: Snakemake deletes a job's log before each attempt."""
+    return resume_file(resume_dir, cfg).with_suffix(".log")
 
 
 def train_job(
@@ -56,31 +44,38 @@ def train_job(
     checkpoint: str,
     history: str,
     resume_dir: str,
+    fingerprint: dict,
     threads: int = 1,
     device: str = "auto",
     resume_interval_s: float = 60.0,
+    eval_batch_size: int = 1000,
 ) -> dict:
     cfg = TrainConfig.from_dict(cfg)
+    resume_path = resume_file(resume_dir, cfg)
+    check_writable(resume_dir)  # a read-only or full folder fails now, not after the first epoch
+    for output in (checkpoint, history):
+        remove_stale_temps(output)
     dev = pick_device(device)
     configure(threads, dev)
     log.info("%s on %s", cfg.describe(), describe(dev))
-    subset = read_subset(subset_path)
-    _check_subset(subset, cfg, subset_path)
-    data = load_tensors(data_root, subset, dev, n_test=cfg.eval_test_size)
+    data = load_job_data(subset_path, cfg, data_root, fingerprint, dev, n_test=cfg.eval_test_size)
     eval_data = data.head(cfg.eval_train_size, None)
-    resume_path = resume_file(resume_dir, cfg)
-    result = train(cfg, data, eval_data, resume_path, resume_interval_s)
-    write_csv(history, result.history, HISTORY_COLUMNS)
-    save_checkpoint(checkpoint, result.model, cfg, result.final)
+    result = train(cfg, data, eval_data, resume_path, resume_interval_s, eval_batch_size)
+    columns = FIT_COLUMNS if cfg.fit_threshold is not None else HISTORY_COLUMNS
+    write_csv(history, result.history, columns)
+    metrics = {**result.final, **result.fit(cfg.fit_threshold)} if cfg.fit_threshold is not None else result.final
+    save_checkpoint(checkpoint, result.model, cfg, metrics, data=fingerprint["digest"])
     resume_path.unlink(missing_ok=True)  # the final outputs now hold everything it held
-    log.info("final %s", result.final)
-    return result.final
+    log.info("final %s", metrics)
+    return metrics
 
 
-def metrics_rows(checkpoints: list[str]) -> list[dict]:
+def metrics_rows(checkpoints: list[str], planned: list[dict], fingerprint: dict | None = None) -> list[dict]:
+    if len(checkpoints) != len(planned):
+        raise GenlabError(f"{len(checkpoints)} checkpoints but {len(planned)} planned runs")
     rows = []
-    for path in checkpoints:
-        ckpt = load_checkpoint(path)
+    for path, want in zip(checkpoints, planned):
+        ckpt = load_planned(path, want, fingerprint)
         cfg: TrainConfig = ckpt["config"]
         rows.append(
             {
@@ -92,62 +87,21 @@ def metrics_rows(checkpoints: list[str]) -> list[dict]:
     return rows
 
 
-def metrics_job(checkpoints: list[str], out: str) -> None:
-    write_csv(out, metrics_rows(checkpoints), METRICS_COLUMNS)
-
-
-def interpolation_job(
-    checkpoint_a: str, checkpoint_b: str, subset_path: str, data_root: str, out: str,
-    alphas: list[float], eval_train_size: int | None, eval_test_size: int | None,
-    threads: int = 1, device: str = "auto", batch_size: int = 1000,
-) -> list[dict]:
-    a, b = load_checkpoint(checkpoint_a), load_checkpoint(checkpoint_b)
-    cfg_a, cfg_b = a["config"], b["config"]
-    if (cfg_a.arch, cfg_a.width) != (cfg_b.arch, cfg_b.width):
-        raise GenlabError(
-            f"{checkpoint_b}: architecture {cfg_b.arch}/{cfg_b.width} cannot be interpolated with {checkpoint_a} ({cfg_a.arch}/{cfg_a.width})"
-        )
-    dev = pick_device(device)
-    configure(threads, dev)
-    subset = read_subset(subset_path)
-    _check_subset(subset, cfg_a, subset_path)
-    data = load_tensors(data_root, subset, dev, n_test=eval_test_size).head(eval_train_size, None)
-    rows = interpolation_curve(model_for(a, checkpoint_a), a["state_dict"], b["state_dict"], alphas, data, batch_size)
-    for row in rows:
-        row["seed_a"], row["seed_b"] = cfg_a.seed, cfg_b.seed
-    write_csv(out, rows, [*INTERPOLATION_COLUMNS, "seed_a", "seed_b"])
-    return rows
-
-
-def sensitivity_job(
-    checkpoint: str, data_root: str, out: str, n_points: int, output: str,
-    threads: int = 1, device: str = "auto",
-) -> dict:
-    ckpt = load_checkpoint(checkpoint)
-    require(ckpt, checkpoint, experiment="sensitivity")
-    cfg: TrainConfig = ckpt["config"]
-    dev = pick_device(device)
-    configure(threads, dev)
-    test = load_split(data_root, "test")
-    if n_points > len(test.labels):
-        raise GenlabError(f"sensitivity.n_points: {n_points} exceeds the {len(test.labels)} test images in {data_root}")
-    x = to_float(test.images[:n_points]).to(dev)
-    value = sensitivity(model_for(ckpt, checkpoint).to(dev), x, output)
-    row = {
-        "experiment": cfg.experiment, "run": cfg.run, "seed": cfg.seed, "data_seed": cfg.data_seed,
-        "batch_size": cfg.batch_size, "lr": cfg.lr, "n_points": n_points, "output": output,
-        "sensitivity": value, **{k: ckpt["metrics"][k] for k in FINAL_METRICS},
-    }
-    write_csv(out, [row], SENSITIVITY_COLUMNS)
-    log.info("sensitivity %s = %.6g over %d points", cfg.describe(), value, n_points)
-    return row
+def metrics_job(checkpoints: list[str], planned: list[dict], fingerprint: dict, out: str) -> None:
+    """One row per run: hyperparameters, parameter count and final metrics."""
+    write_csv(out, metrics_rows(checkpoints, planned, fingerprint), METRICS_COLUMNS)
 
 
 def concat_job(csvs: list[str], out: str, sort_by: list[str]) -> None:
-    """Stack same-shaped CSVs (one row per run) into one tidy table."""
-    rows = [row for path in csvs for row in read_csv(path)]
-    if not rows:
-        raise GenlabError(f"{out}: nothing to combine")
-    rows.sort(key=lambda r: tuple(float(r[k]) for k in sort_by))
-    write_csv(out, rows, list(rows[0]))
+    """Stack same-shaped CSVs (one row per run) into one tidy table, sorted by `sort_by`."""
+    import pandas as pd
 
+    from .plots import read_table
+
+    frames = [read_table(path, as_text=True) for path in csvs]
+    if not frames or all(f.empty for f in frames):
+        raise GenlabError(f"{out}: nothing to combine")
+    df = pd.concat(frames, ignore_index=True)
+    order = df[sort_by].apply(pd.to_numeric).sort_values(sort_by, kind="stable").index
+    df = df.loc[order]
+    write_csv(out, df, list(frames[0].columns))

@@ -67,13 +67,35 @@ def load_split(root: str | Path, split: str) -> Split:
 
 
 def ensure_mnist(root: str | Path) -> list[Path]:
-    """Download MNIST with torchvision if any raw file is missing; never touches present files."""
-    missing = [p for p in raw_files(root) if not p.is_file()]
-    if missing:
-        from torchvision.datasets import MNIST  # only needed for the download
+    """Download MNIST with torchvision if any raw file is missing; never touches present files.
 
-        for train in (True, False):
-            MNIST(root=str(root), train=train, download=True)
+    Concurrent jobs take a lock, so one downloads and the others wait; downloaded files
+    must be the published ones (their SHA-256 is in genlab.fingerprint).
+    """
+    import fcntl
+
+    from .fingerprint import PUBLISHED_SHA256, file_sha256
+
+    if all(p.is_file() for p in raw_files(root)):
+        return raw_files(root)
+    raw_dir(root).mkdir(parents=True, exist_ok=True)
+    with open(raw_dir(root) / ".download.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        missing = [p for p in raw_files(root) if not p.is_file()]
+        if missing:
+            try:
+                from torchvision.datasets import MNIST  # only needed for the download
+
+                for train in (True, False):
+                    MNIST(root=str(root), train=train, download=True)
+            except Exception as exc:
+                reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+                raise GenlabError(
+                    f"{missing[0]}: MNIST file missing and the download failed ({reason}); set data_root to a folder holding MNIST/raw/"
+                ) from None
+            for path in missing:
+                if path.is_file() and file_sha256(path) != PUBLISHED_SHA256[path.name]:
+                    raise GenlabError(f"{path}: downloaded file is not the published MNIST (SHA-256 differs)")
     for split in SPLIT_FILES:
         load_split(root, split)  # fail here, naming the file, rather than in every job
     return raw_files(root)

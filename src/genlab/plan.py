@@ -1,119 +1,106 @@
-"""From the workflow config to concrete runs: names, training configs, subsets.
+"""From the workflow config to concrete jobs: runs, training configs, subsets, provenance.
 
 The Snakemake rules only wire files together; which runs an experiment has and
-what each one trains with is decided here, where it is tested.
+what each one trains with is decided by the experiment's module, and what every
+downstream result depends on (its provenance digest) is decided here, where it is tested.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
+from . import experiments
 from .config import TrainConfig
 from .errors import GenlabError
 from .idx import split_size
 
-EXPERIMENTS = ("random_labels", "params_vs_gen", "interpolation", "sensitivity")
-ARCH = {
-    "random_labels": "deep_cnn",
-    "params_vs_gen": "width_cnn",
-    "interpolation": "deep_cnn",
-    "sensitivity": "shallow_cnn",
-}
-SOLUTIONS = {"A": "solution_a", "B": "solution_b"}  # interpolation endpoints
-
-
-def _experiment(config: dict, experiment: str) -> dict:
-    if experiment not in EXPERIMENTS:
-        raise GenlabError(f"unknown experiment {experiment!r}, expected one of {', '.join(EXPERIMENTS)}")
-    return config[experiment]
+EXPERIMENTS = experiments.NAMES
 
 
 def run_names(config: dict, experiment: str) -> list[str]:
-    section = _experiment(config, experiment)
-    if experiment == "random_labels":
-        return ["deep"]
-    if experiment == "params_vs_gen":
-        return [f"width{w}" for w in section["widths"]]
-    if experiment == "interpolation":
-        return list(SOLUTIONS)
-    return [f"batch{b}" for b in section["batch_sizes"]]
+    return experiments.get(experiment).run_names(config[experiment])
 
 
-def subset_params(config: dict, experiment: str) -> dict:
-    """What determines an experiment's training subset (and so its subset file)."""
-    section = _experiment(config, experiment)
-    return {
-        "n_train": section["n_train"],
-        "seed": config["data_seed"],
-        "random_labels": experiment == "random_labels",
-    }
-
-
-def _hyperparameters(config: dict, experiment: str, run: str) -> tuple[float, int, int | None]:
-    """(lr, batch_size, width) of one run, or an error naming the run that the config lacks."""
-    names = run_names(config, experiment)
-    if run not in names:
-        raise GenlabError(f"{experiment}: no run named {run!r} in the config (runs: {', '.join(names)})")
-    section = config[experiment]
-    if experiment == "params_vs_gen":
-        return section["lr"], section["batch_size"], int(run.removeprefix("width"))
-    if experiment == "interpolation":
-        solution = section[SOLUTIONS[run]]
-        return solution["lr"], solution["batch_size"], None
-    if experiment == "sensitivity":
-        return section["lr"], int(run.removeprefix("batch")), None
-    return section["lr"], section["batch_size"], None
+def all_runs(config: dict, experiment: str) -> list[tuple[str, int]]:
+    return [(run, seed) for run in run_names(config, experiment) for seed in config["seeds"]]
 
 
 def train_config(config: dict, experiment: str, run: str, seed: int | str) -> TrainConfig:
-    section = _experiment(config, experiment)
-    lr, batch_size, width = _hyperparameters(config, experiment, run)
-    subset = subset_params(config, experiment)
-    return TrainConfig(
-        experiment=experiment,
-        run=run,
-        seed=int(seed),
-        arch=ARCH[experiment],
-        width=width,
-        lr=float(lr),
-        batch_size=int(batch_size),
-        epochs=int(section["epochs"]),
-        n_train=subset["n_train"],
-        data_seed=subset["seed"],
-        random_labels=subset["random_labels"],
-        eval_train_size=section.get("eval_train_size"),
-        eval_test_size=section.get("eval_test_size"),
-        eval_batch_size=config["eval_batch_size"],
-        precision=config["precision"],
-    )
+    return experiments.get(experiment).train_config(config, run, seed)
 
 
-def alphas(config: dict) -> list[float]:
-    """The interpolation coefficients start, start+step, ..., stop (inclusive), rounded to kill float drift."""
-    spec = config["interpolation"]["alpha"]
-    start, stop, step = spec["start"], spec["stop"], spec["step"]
-    if stop <= start:
-        raise GenlabError(f"config key interpolation.alpha: stop ({stop}) must be greater than start ({start})")
-    count = int(round((stop - start) / step))
-    return [round(start + i * step, 10) for i in range(count + 1)]
+def planned_configs(config: dict, experiment: str) -> list[TrainConfig]:
+    return [train_config(config, experiment, run, seed) for run, seed in all_runs(config, experiment)]
+
+
+def subset_name(experiment: str, run: str) -> str:
+    """Runs that train on the same data share one subset file: results/subsets/<name>.pt."""
+    return experiments.get(experiment).subset_name(run)
+
+
+def subset_params(cfg: TrainConfig) -> dict:
+    """What determines a training subset (and so its file); recorded in it and checked by every job."""
+    return {
+        "n_train": cfg.n_train,
+        "seed": cfg.data_seed,
+        "random_labels": cfg.random_labels,
+        "label_noise": cfg.label_noise,
+        "input_corruption": cfg.input_corruption,
+    }
+
+
+def subsets(config: dict) -> dict[str, dict]:
+    """Every subset file the config needs, by name, with its parameters."""
+    found: dict[str, dict] = {}
+    for experiment in EXPERIMENTS:
+        for run, seed in all_runs(config, experiment):
+            found[subset_name(experiment, run)] = subset_params(train_config(config, experiment, run, seed))
+    return found
+
+
+def digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def provenance(config: dict, experiment: str, fingerprint: dict) -> dict:
+    """Everything an experiment's tables, measures and figures are made from.
+
+    Its digest is a parameter of every downstream rule: a changed key reruns all it
+    affects, even when files in between are missing or an earlier attempt failed.
+    """
+    record = {
+        "experiment": experiment,
+        "section": config[experiment],
+        "runs": [cfg.to_dict() for cfg in planned_configs(config, experiment)],
+        "data": fingerprint["digest"],
+    }
+    if "measures" in config:
+        record["measures"] = config["measures"]
+    record["digest"] = digest(record)
+    return record
+
+
+def check(config: dict) -> None:
+    """Cross-key checks of every experiment, at parse time, one line naming the key."""
+    for experiment in EXPERIMENTS:
+        experiments.get(experiment).check(config)
 
 
 def check_against_data(config: dict) -> None:
     """Subsets larger than their split fail at parse time, before any job starts (skipped until MNIST exists)."""
     sizes = {split: split_size(config["data_root"], split) for split in ("train", "test")}
+    where = Path(config["data_root"]) / "MNIST/raw"
     if sizes["train"] is not None:
         for experiment in EXPERIMENTS:
             n = config[experiment]["n_train"]
             if n > sizes["train"]:
-                raise GenlabError(
-                    f"config key {experiment}.n_train: {n} exceeds the {sizes['train']} training images in {Path(config['data_root']) / 'MNIST/raw'}"
-                )
+                raise GenlabError(f"config key {experiment}.n_train: {n} exceeds the {sizes['train']} training images in {where}")
     if sizes["test"] is not None:
         for key, n in _test_sizes(config):
             if n is not None and n > sizes["test"]:
-                raise GenlabError(
-                    f"config key {key}: {n} exceeds the {sizes['test']} test images in {Path(config['data_root']) / 'MNIST/raw'}"
-                )
+                raise GenlabError(f"config key {key}: {n} exceeds the {sizes['test']} test images in {where}")
 
 
 def _test_sizes(config: dict):
@@ -121,7 +108,3 @@ def _test_sizes(config: dict):
         yield f"{experiment}.eval_test_size", config[experiment].get("eval_test_size")
     yield "interpolation.alpha_eval_test_size", config["interpolation"]["alpha_eval_test_size"]
     yield "sensitivity.n_points", config["sensitivity"]["n_points"]
-
-
-def all_runs(config: dict, experiment: str) -> list[tuple[str, int]]:
-    return [(run, seed) for run in run_names(config, experiment) for seed in config["seeds"]]

@@ -1,135 +1,96 @@
-"""The seven figures, each drawn from CSVs only: every plotted number is in a file.
+"""What every figure shares: tables read through pandas, mean-and-band lines, atomic saving.
 
-With several seeds, a line is the mean over seeds and the shaded band spans
-their minimum to maximum.
+Figures are drawn from CSVs only, so every plotted number is in a file. With
+several seeds a line is the mean over seeds and the shaded band spans their
+minimum to maximum. The figures themselves live in their experiment's module.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # figures are files; no display on a cluster node
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
-from .atomic import read_csv, save_figure  # noqa: E402
+from .atomic import save_figure  # noqa: E402
 from .errors import GenlabError  # noqa: E402
 
 TRAIN, TEST, SENS = "tab:blue", "tab:orange", "tab:green"
 
 
-def _grouped(rows: list[dict], x_key: str, y_key: str) -> tuple[np.ndarray, list[np.ndarray]]:
-    """x values (sorted) and, for each, the y values over seeds."""
-    by_x = defaultdict(list)
-    for row in rows:
-        by_x[float(row[x_key])].append(float(row[y_key]))
-    xs = sorted(by_x)
-    return np.array(xs), [np.array(by_x[x]) for x in xs]
+def read_table(path: str | Path, required: Sequence[str] = (), as_text: bool = False) -> pd.DataFrame:
+    """One CSV as a DataFrame; a missing column or a junk cell in a numeric column is one line naming the file.
+
+    Numbers parse exactly (round trip); `as_text` keeps every cell as its text, for stacking tables unchanged.
+    """
+    try:
+        df = pd.read_csv(path, float_precision="round_trip")
+    except FileNotFoundError:
+        raise GenlabError(f"{path}: table missing") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise GenlabError(f"{path}: not a readable CSV table ({str(exc).strip().splitlines()[0][:120]})") from None
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise GenlabError(f"{path}: column {', '.join(missing)} missing (has {', '.join(map(str, df.columns))})")
+    for column in df.columns:
+        if df[column].dtype != object:
+            continue
+        numbers = pd.to_numeric(df[column], errors="coerce")
+        junk = numbers.isna() & df[column].notna()
+        if junk.any() and junk.sum() < len(df):  # a text column is all text; a numeric one with junk is not
+            row = int(junk.idxmax())
+            raise GenlabError(f"{path}: row {row + 2}, column {column}: {df[column][row]!r} is not a number")
+    if as_text:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    return df
 
 
-def _line(ax, rows: list[dict], x_key: str, y_key: str, label: str, color: str, marker: str | None = None):
-    xs, ys = _grouped(rows, x_key, y_key)
-    mean = np.array([y.mean() for y in ys])
-    (line,) = ax.plot(xs, mean, label=label, color=color, marker=marker, markersize=4)
-    if max(len(y) for y in ys) > 1:
-        ax.fill_between(xs, [y.min() for y in ys], [y.max() for y in ys], color=color, alpha=0.2, linewidth=0)
-    return line
+def read_tables(paths: Sequence[str | Path], required: Sequence[str] = ()) -> pd.DataFrame:
+    """Same-shaped CSVs stacked; an empty result is an error naming the files."""
+    frames = [read_table(path, required) for path in paths]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if df.empty:
+        raise GenlabError(f"no rows to plot in {', '.join(map(str, paths)) or '(no files)'}")
+    return df
 
 
-def _rows(paths: Sequence[str | Path]) -> list[dict]:
-    rows = [row for path in paths for row in read_csv(path)]
-    if not rows:
-        raise GenlabError(f"no rows to plot in {', '.join(map(str, paths))}")
-    return rows
+def mean_band(df: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """Per x (sorted): the mean, min and max of y over the rows (seeds) that share it."""
+    return df.groupby(x)[y].agg(["mean", "min", "max", "count"]).sort_index()
 
 
-def _seeds_note(rows: list[dict], key: str = "seed") -> str:
-    seeds = sorted({int(r[key]) for r in rows if key in r})
+def line(ax, df: pd.DataFrame, x: str, y: str, label: str, color: str, marker: str | None = None, **style):
+    stats = mean_band(df, x, y)
+    (handle,) = ax.plot(stats.index, stats["mean"], label=label, color=color, marker=marker, markersize=4, **style)
+    if stats["count"].max() > 1:
+        ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2, linewidth=0)
+    return handle
+
+
+def seeds_note(df: pd.DataFrame, key: str = "seed") -> str:
+    seeds = sorted(int(s) for s in df[key].dropna().unique()) if key in df else []
     if len(seeds) > 1:
         return f" (mean and min-max over {len(seeds)} seeds)"
     return f" (seed {seeds[0]})" if seeds else ""
 
 
-def _finish(fig, ax, path, title: str) -> None:
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    save_figure(fig, path)
-    plt.close(fig)
-
-
-def plot_random_labels(histories: Sequence[str], loss_png: str, accuracy_png: str) -> None:
-    rows = _rows(histories)
-    note = _seeds_note(rows)
-    for metric, path, ylabel in (("loss", loss_png, "cross-entropy loss"), ("accuracy", accuracy_png, "accuracy")):
-        fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        _line(ax, rows, "epoch", f"train_{metric}", "train (random labels)", TRAIN)
-        _line(ax, rows, "epoch", f"test_{metric}", "test (true labels)", TEST)
-        if metric == "accuracy":
-            ax.axhline(0.1, color="gray", linestyle=":", label="chance")
-            ax.set_ylim(0, 1.02)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(ylabel)
-        ax.legend()
-        _finish(fig, ax, path, "Random labels: " + metric + note)
-
-
-def plot_params_vs_gen(metrics_csv: str, loss_png: str, accuracy_png: str) -> None:
-    rows = _rows([metrics_csv])
-    note = _seeds_note(rows)
-    for metric, path, ylabel in (("loss", loss_png, "final cross-entropy loss"), ("accuracy", accuracy_png, "final accuracy")):
-        fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        _line(ax, rows, "n_params", f"train_{metric}", "train", TRAIN, marker="o")
-        _line(ax, rows, "n_params", f"test_{metric}", "test", TEST, marker="o")
-        ax.set_xscale("log")
-        ax.set_xlabel("number of parameters")
-        ax.set_ylabel(ylabel)
-        ax.legend()
-        _finish(fig, ax, path, "Parameters vs generalization" + note)
-
-
-def plot_interpolation(csvs: Sequence[str], png: str) -> None:
-    rows = _rows(csvs)
-    fig, ax = plt.subplots(figsize=(7.0, 4.4))
-    handles = [
-        _line(ax, rows, "alpha", "train_loss", "train loss", TRAIN),
-        _line(ax, rows, "alpha", "test_loss", "test loss", TEST),
-    ]
-    ax.set_yscale("log")
-    ax.set_xlabel(r"$\alpha$   ($\theta = (1-\alpha)\,\theta_A + \alpha\,\theta_B$; A: large batch, B: small batch)")
-    ax.set_ylabel("cross-entropy loss (log scale)")
-    acc = ax.twinx()
-    handles += [
-        _line(acc, rows, "alpha", "train_accuracy", "train accuracy", TRAIN),
-        _line(acc, rows, "alpha", "test_accuracy", "test accuracy", TEST),
-    ]
-    for line in handles[2:]:
-        line.set_linestyle("--")
-    acc.set_ylabel("accuracy (dashed)")
-    acc.set_ylim(0, 1.02)
-    # Below the axes: the curves fill the whole frame at both ends.
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize="small", ncol=4)
-    _finish(fig, ax, png, "Flatness: interpolation between two solutions" + _seeds_note(rows, "seed_a"))
-
-
-def plot_sensitivity(summary_csv: str, accuracy_png: str, loss_png: str) -> None:
-    rows = _rows([summary_csv])
-    note = _seeds_note(rows)
-    output = rows[0].get("output", "softmax")
-    for metric, path, ylabel in (("accuracy", accuracy_png, "final accuracy"), ("loss", loss_png, "final cross-entropy loss")):
-        fig, ax = plt.subplots(figsize=(6.8, 4.2))
-        handles = [
-            _line(ax, rows, "batch_size", f"train_{metric}", f"train {metric}", TRAIN, marker="o"),
-            _line(ax, rows, "batch_size", f"test_{metric}", f"test {metric}", TEST, marker="o"),
-        ]
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("batch size")
-        ax.set_ylabel(ylabel)
-        sens = ax.twinx()
-        handles.append(_line(sens, rows, "batch_size", "sensitivity", f"sensitivity ({output})", SENS, marker="s"))
-        sens.set_ylabel(r"sensitivity: mean $\|\partial f/\partial x\|_F$")
-        ax.legend(handles=handles, loc="best", fontsize="small")
-        _finish(fig, ax, path, f"Sensitivity and {metric} vs batch size" + note)
+@contextmanager
+def figure(path: str | Path, title: str, figsize: tuple[float, float] = (6.4, 4.2), ncols: int = 1) -> Iterator:
+    """A figure with one axis (or a row of `ncols`), titled, gridded and saved atomically on exit."""
+    fig, ax = plt.subplots(1, ncols, figsize=figsize, squeeze=True)
+    try:
+        yield ax
+        for a in ax if ncols > 1 else [ax]:
+            a.grid(True, alpha=0.3)
+        if ncols > 1:
+            fig.suptitle(title)
+        else:
+            ax.set_title(title)
+        save_figure(fig, path)
+    finally:
+        plt.close(fig)

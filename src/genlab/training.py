@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .atomic import save_torch
+from .atomic import remove_stale_temps, save_torch
 from .config import TrainConfig
 from .data import Tensors
 from .errors import GenlabError
@@ -26,7 +27,14 @@ from .models import build_model
 log = logging.getLogger("genlab")
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seed", "data_seed"]
-RESUME_FORMAT = "genlab-resume-1"
+# Runs trained to fit (experiment 5) also record the optimizer steps so far and the accuracy
+# on the examples whose label was kept (clean) and redrawn to another class (corrupted).
+FIT_COLUMNS = [
+    "epoch", "step", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
+    "clean_train_accuracy", "corrupted_train_accuracy", "seed", "data_seed",
+]
+RESUME_FORMAT = "genlab-resume-2"
+DIVERGENCE_FACTOR = 10.0  # a train loss this many times its first measured value has diverged
 
 
 def autocast(device: torch.device, precision: str):
@@ -36,30 +44,47 @@ def autocast(device: torch.device, precision: str):
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000, precision: str = "fp32") -> dict:
-    """Mean cross-entropy and accuracy over all of (x, y); one host sync at the end."""
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000, precision: str = "fp32",
+    groups: torch.Tensor | None = None,
+) -> dict:
+    """Mean cross-entropy and accuracy over all of (x, y); one host sync at the end.
+
+    With a boolean `groups` mask (N,), also the accuracy over the True and the False
+    examples (`accuracy_true`, `accuracy_false`; None where a group is empty).
+    """
     model.eval()
     total_loss = torch.zeros((), device=x.device, dtype=torch.float64)
-    correct = torch.zeros((), device=x.device, dtype=torch.int64)
+    hits = []
     for i in range(0, len(x), batch_size):
         with autocast(x.device, precision):
             logits = model(x[i : i + batch_size])  # (B, 10)
         logits = logits.float()
         total_loss += F.cross_entropy(logits, y[i : i + batch_size], reduction="sum").double()
-        correct += (logits.argmax(1) == y[i : i + batch_size]).sum()
+        hits.append(logits.argmax(1) == y[i : i + batch_size])
+    hit = torch.cat(hits) if hits else torch.zeros(0, dtype=torch.bool, device=x.device)  # (N,)
     n = max(len(x), 1)
-    return {"loss": total_loss.item() / n, "accuracy": correct.item() / n}
+    result = {"loss": total_loss.item() / n, "accuracy": hit.sum().item() / n}
+    if groups is not None:
+        for name, mask in (("accuracy_true", groups), ("accuracy_false", ~groups)):
+            count = int(mask.sum())
+            result[name] = hit[mask].sum().item() / count if count else None
+    return result
 
 
 def evaluate_splits(model: nn.Module, data: Tensors, batch_size: int, precision: str = "fp32") -> dict:
-    train = evaluate(model, data.x_train, data.y_train, batch_size, precision)
+    train = evaluate(model, data.x_train, data.y_train, batch_size, precision, groups=data.corrupted)
     test = evaluate(model, data.x_test, data.y_test, batch_size, precision)
-    return {
+    metrics = {
         "train_loss": train["loss"],
         "train_accuracy": train["accuracy"],
         "test_loss": test["loss"],
         "test_accuracy": test["accuracy"],
     }
+    if data.corrupted is not None:
+        metrics["clean_train_accuracy"] = train["accuracy_false"]
+        metrics["corrupted_train_accuracy"] = train["accuracy_true"]
+    return metrics
 
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -85,13 +110,48 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
 CPU_MICRO_BATCH = 128
 
 
-def train_epoch(model, optimizer, data: Tensors, cfg: TrainConfig, epoch: int) -> None:
+def steps_per_epoch(cfg: TrainConfig) -> int:
+    return math.ceil(cfg.n_train / cfg.batch_size)
+
+
+class StopRequest:
+    """Set by SIGTERM (Slurm's time limit, preemption) or SIGINT (Ctrl-C): stop at the next step boundary."""
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.signal is not None
+
+    @contextlib.contextmanager
+    def installed(self):
+        """Catch SIGTERM and SIGINT while training (main thread only; elsewhere a no-op)."""
+        def handler(signum, frame):
+            self.signal = signal.Signals(signum).name
+
+        try:
+            previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+        except ValueError:  # not the main thread
+            yield self
+            return
+        try:
+            yield self
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+
+def train_epoch(model, optimizer, data: Tensors, cfg: TrainConfig, epoch: int, start_step: int = 0, stop=None) -> int:
+    """Run the epoch's steps from `start_step`; return the step index reached (< steps_per_epoch if stopped)."""
     model.train()
     x, y = data.x_train, data.y_train
     micro = CPU_MICRO_BATCH if x.device.type == "cpu" else cfg.batch_size
     order = epoch_permutation(len(x), cfg.seed, epoch).to(x.device)
-    for i in range(0, len(x), cfg.batch_size):
-        idx = order[i : i + cfg.batch_size]
+    n_steps = steps_per_epoch(cfg)
+    for step in range(start_step, n_steps):
+        if stop:
+            return step
+        idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
         optimizer.zero_grad(set_to_none=True)
         for j in range(0, len(idx), micro):
             part = idx[j : j + micro]
@@ -101,6 +161,7 @@ def train_epoch(model, optimizer, data: Tensors, cfg: TrainConfig, epoch: int) -
             loss = F.cross_entropy(logits.float(), y[part], reduction="sum") / len(idx)
             loss.backward()
         optimizer.step()
+    return n_steps
 
 
 @dataclass
@@ -112,23 +173,46 @@ class TrainResult:
     def final(self) -> dict:
         return {k: self.history[-1][k] for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
 
-
-def _load_resume(path: Path, cfg: TrainConfig, model, optimizer) -> tuple[int, list[dict]]:
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if state.get("format") != RESUME_FORMAT or state.get("config") != cfg.to_dict():
-        raise GenlabError(f"{path}: resume state of another config; delete it to start over")
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    torch.set_rng_state(state["torch_rng"])
-    return state["epoch"], state["history"]
+    def fit(self, threshold: float | None) -> dict:
+        """epochs_to_fit and steps_to_fit: the first measured epoch whose train accuracy reached threshold."""
+        for row in self.history:
+            if threshold is not None and row["train_accuracy"] >= threshold:
+                return {"epochs_to_fit": row["epoch"], "steps_to_fit": row.get("step")}
+        return {"epochs_to_fit": None, "steps_to_fit": None}
 
 
-def _save_resume(path: Path, cfg: TrainConfig, model, optimizer, epoch: int, history: list[dict]) -> None:
+def _set_aside(path: Path, reason: str) -> None:
+    """A resume state that cannot be used is renamed, never deleted: the job starts over."""
+    kept = path.with_name(f"{path.name}.unusable-{time.strftime('%Y%m%dT%H%M%S')}")
+    path.rename(kept)
+    log.warning("%s: unusable resume state (%s), set aside as %s; starting over", path, reason, kept.name)
+
+
+def _load_resume(path: Path, cfg: TrainConfig, model, optimizer) -> tuple[int, int, list[dict]]:
+    """(epochs completed, steps done in the next epoch, history) from a saved state, or (0, 0, [])."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict) or state.get("format") != RESUME_FORMAT:
+            raise ValueError(f"not a {RESUME_FORMAT} state")
+        if state.get("config") != cfg.to_dict():
+            raise ValueError("saved for another config")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        return state["epoch"], state.get("step_in_epoch", 0), state["history"]
+    except Exception as exc:  # empty, truncated, random bytes, another format: never a traceback
+        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        _set_aside(path, reason)
+        return 0, 0, []
+
+
+def _save_resume(path: Path, cfg: TrainConfig, model, optimizer, epoch: int, step: int, history: list[dict]) -> None:
     save_torch(
         {
             "format": RESUME_FORMAT,
             "config": cfg.to_dict(),
             "epoch": epoch,  # epochs completed
+            "step_in_epoch": step,  # optimizer steps already taken in epoch + 1
             "history": history,
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
@@ -138,44 +222,85 @@ def _save_resume(path: Path, cfg: TrainConfig, model, optimizer, epoch: int, his
     )
 
 
+def _check_progress(cfg: TrainConfig, epoch: int, metrics: dict, history: list[dict]) -> None:
+    core = {k: metrics[k] for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
+    if not all(math.isfinite(v) for v in core.values()):
+        raise GenlabError(
+            f"non-finite loss at epoch {epoch} of {cfg.describe()}: train_loss={metrics['train_loss']}; lower the learning rate"
+        )
+    first = history[0]["train_loss"] if history else metrics["train_loss"]
+    if metrics["train_loss"] > DIVERGENCE_FACTOR * first:
+        raise GenlabError(
+            f"diverged at epoch {epoch} of {cfg.describe()}: train_loss {metrics['train_loss']:.4g} is over "
+            f"{DIVERGENCE_FACTOR:g} times its first measured value {first:.4g}; lower the learning rate"
+        )
+
+
 def train(
     cfg: TrainConfig,
     data: Tensors,
     eval_data: Tensors,
     resume_path: str | Path | None = None,
     resume_interval_s: float = 60.0,
+    eval_batch_size: int = 1000,
 ) -> TrainResult:
-    """Train cfg.epochs epochs; resume from `resume_path` if a state for this exact config is there.
+    """Train up to cfg.epochs epochs; resume from `resume_path` if a state for this exact config is there.
 
-    The resume state is saved after an epoch once `resume_interval_s` have passed since
-    the last save (0: every epoch), so short epochs do not spend their time writing.
+    Metrics are measured at cfg.evaluated_epochs() and at the last epoch. The resume state
+    is saved after an epoch once `resume_interval_s` have passed since the last save
+    (0: every epoch), and at once on SIGTERM or SIGINT, after which the run stops with
+    a GenlabError. A run with a fit_threshold stops at the first measured epoch that reaches it.
     """
     device = data.x_train.device
     model = init_model(cfg, device)
     optimizer = make_optimizer(model, cfg)
-    start, history = 0, []
+    start, start_step, history = 0, 0, []
     resume_path = Path(resume_path) if resume_path else None
-    if resume_path and resume_path.is_file():
-        start, history = _load_resume(resume_path, cfg, model, optimizer)
-        log.info("resuming %s from %s after epoch %d", cfg.describe(), resume_path, start)
+    if resume_path:
+        remove_stale_temps(resume_path)
+        if resume_path.is_file():
+            start, start_step, history = _load_resume(resume_path, cfg, model, optimizer)
+            if start or start_step:
+                log.info("resuming %s from %s after epoch %d (step %d of the next)", cfg.describe(), resume_path, start, start_step)
+    measured = set(cfg.evaluated_epochs())
+    track_fit = cfg.fit_threshold is not None
     last_save = time.monotonic()
-    for epoch in range(start, cfg.epochs):
-        t0 = time.perf_counter()
-        train_epoch(model, optimizer, data, cfg, epoch)
-        metrics = evaluate_splits(model, eval_data, cfg.eval_batch_size, cfg.precision)
-        if not all(math.isfinite(v) for v in metrics.values()):
-            raise GenlabError(
-                f"non-finite loss at epoch {epoch + 1} of {cfg.describe()}: train_loss={metrics['train_loss']}; lower the learning rate"
-            )
-        row = {"epoch": epoch + 1, **metrics, "seed": cfg.seed, "data_seed": cfg.data_seed}
-        history.append(row)
-        log.info(
-            "epoch %d/%d %.1fs train_loss %.4f train_acc %.4f test_loss %.4f test_acc %.4f",
-            epoch + 1, cfg.epochs, time.perf_counter() - t0,
-            metrics["train_loss"], metrics["train_accuracy"], metrics["test_loss"], metrics["test_accuracy"],
-        )
-        due = time.monotonic() - last_save >= resume_interval_s
-        if resume_path and due and epoch + 1 < cfg.epochs:
-            _save_resume(resume_path, cfg, model, optimizer, epoch + 1, history)
-            last_save = time.monotonic()
+    t_start, done_epochs = time.monotonic(), 0
+    with StopRequest().installed() as stop:
+        for epoch in range(start, cfg.epochs):
+            t0 = time.perf_counter()
+            reached = train_epoch(model, optimizer, data, cfg, epoch, start_step, stop)
+            start_step = 0
+            if stop:
+                if resume_path:
+                    _save_resume(resume_path, cfg, model, optimizer, epoch, reached, history)
+                    raise GenlabError(
+                        f"stopped by {stop.signal} in epoch {epoch + 1} of {cfg.describe()}; resume state saved to {resume_path}: rerun with --rerun-incomplete"
+                    )
+                raise GenlabError(f"stopped by {stop.signal} in epoch {epoch + 1} of {cfg.describe()}")
+            done_epochs += 1
+            last = epoch + 1 == cfg.epochs
+            if epoch + 1 in measured or last:
+                metrics = evaluate_splits(model, eval_data, eval_batch_size, cfg.precision)
+                _check_progress(cfg, epoch + 1, metrics, history)
+                row = {"epoch": epoch + 1, **metrics, "seed": cfg.seed, "data_seed": cfg.data_seed}
+                if track_fit:
+                    row["step"] = (epoch + 1) * steps_per_epoch(cfg)
+                history.append(row)
+                eta = (time.monotonic() - t_start) / done_epochs * (cfg.epochs - epoch - 1)
+                log.info(
+                    "epoch %d/%d %.1fs train_loss %.4f train_acc %.4f test_loss %.4f test_acc %.4f eta %.0fs",
+                    epoch + 1, cfg.epochs, time.perf_counter() - t0, metrics["train_loss"], metrics["train_accuracy"],
+                    metrics["test_loss"], metrics["test_accuracy"], eta,
+                )
+                if track_fit and metrics["train_accuracy"] >= cfg.fit_threshold:
+                    log.info("fitted: train accuracy %.4f >= %g at epoch %d", metrics["train_accuracy"], cfg.fit_threshold, epoch + 1)
+                    break
+            else:
+                eta = (time.monotonic() - t_start) / done_epochs * (cfg.epochs - epoch - 1)
+                log.info("epoch %d/%d %.1fs eta %.0fs", epoch + 1, cfg.epochs, time.perf_counter() - t0, eta)
+            due = time.monotonic() - last_save >= resume_interval_s
+            if resume_path and due and not last:
+                _save_resume(resume_path, cfg, model, optimizer, epoch + 1, 0, history)
+                last_save = time.monotonic()
     return TrainResult(model, history)

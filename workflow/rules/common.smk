@@ -1,43 +1,53 @@
-# Config validation, wildcard constraints and the named input functions the rules use.
+# Config validation, provenance, wildcard constraints and the named input functions the rules use.
 import os
 import sys
 from pathlib import Path
 
-# A plain checkout works without `pip install -e .`: the Snakefile imports from src/, and the
-# scripts find the package through the workflow/scripts/genlab link (Snakemake adds that folder).
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# Jobs run this workflow's own package, whatever genlab is installed: src/ goes first on
+# PYTHONPATH, which every job (local, or on Slurm through sbatch's exported environment) inherits.
+SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join([SRC] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != SRC])
 
-from genlab import plan
-from genlab.config import check_config, load_schema
+from genlab import experiments, plan
+from genlab.config import RUNTIME_KEYS, check_config, load_schema
 from genlab.errors import GenlabError
-from genlab.idx import raw_files
+from genlab.fingerprint import data_fingerprint
+from genlab.parsetime import check_device, fingerprint_warning
+from genlab.provenance import report_mismatches
 
 try:
     config.update(check_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")))
+    plan.check(config)
     plan.check_against_data(config)
-    ALPHAS = plan.alphas(config)
+    check_device(config["device"])
+    FINGERPRINT = data_fingerprint(config["data_root"])
+    PROVENANCE = {name: plan.provenance(config, name, FINGERPRINT) for name in plan.EXPERIMENTS}
+    SUBSETS = plan.subsets(config)
 except GenlabError as error:
     sys.exit(f"genlab: error: {error}")
 
-MNIST_FILES = [str(p) for p in raw_files(config["data_root"])]
-MNIST_MISSING = not all(os.path.isfile(p) for p in MNIST_FILES)
+fingerprint_warning(FINGERPRINT, config["data_root"])
+if "--report" in sys.argv:
+    report_mismatches(PROVENANCE)
+
 RUN_DIR = "results/runs/{experiment}/{run}/seed{seed}"
-FIGURES = {
-    "random_labels": ["image/Random_label_loss.png", "image/Random_label_accuracy.png"],
-    "params_vs_gen": ["image/Nbr_para_gen_loss.png", "image/Nbr_para_gen_accuracy.png"],
-    "interpolation": ["image/Flatness_vs_gen_p1_inter.png"],
-    "sensitivity": ["image/Flatness_vs_gen_p2_sens_acc.png", "image/Flatness_vs_gen_p2_sens_loss.png"],
-}
+EFFECTIVE_CONFIG = {key: value for key, value in config.items() if key not in RUNTIME_KEYS}
 
 
 wildcard_constraints:
     experiment="|".join(plan.EXPERIMENTS),
+    subset="[A-Za-z0-9_]+",
     run="[A-Za-z0-9]+",
     seed=r"\d+",
 
 
+def figures(experiment):
+    return list(experiments.get(experiment).FIGURES.values())
+
+
 def experiment_outputs(experiment):
-    return FIGURES[experiment] + [f"results/metrics/{experiment}.csv"]
+    return figures(experiment) + [f"results/metrics/{experiment}.csv", f"results/provenance/{experiment}.json"]
 
 
 def final_outputs():
@@ -45,7 +55,11 @@ def final_outputs():
 
 
 def subset_params(wildcards):
-    return plan.subset_params(config, wildcards.experiment)
+    return SUBSETS[wildcards.subset]
+
+
+def subset_file(wildcards):
+    return f"results/subsets/{plan.subset_name(wildcards.experiment, wildcards.run)}.pt"
 
 
 def train_config(wildcards):
@@ -53,23 +67,24 @@ def train_config(wildcards):
 
 
 def run_files(experiment, name):
-    return [
-        f"results/runs/{experiment}/{run}/seed{seed}/{name}"
-        for run, seed in plan.all_runs(config, experiment)
-    ]
+    return [f"results/runs/{experiment}/{run}/seed{seed}/{name}" for run, seed in plan.all_runs(config, experiment)]
 
 
 def experiment_checkpoints(wildcards):
     return run_files(wildcards.experiment, "checkpoint.pt")
 
 
-def random_label_histories(wildcards):
-    return run_files("random_labels", "history.csv")
+def experiment_histories(wildcards):
+    return run_files(wildcards.experiment, "history.csv")
 
 
-def interpolation_tables(wildcards):
-    return [f"results/interpolation/seed{seed}.csv" for seed in config["seeds"]]
+def planned_configs(wildcards):
+    return [cfg.to_dict() for cfg in plan.planned_configs(config, wildcards.experiment)]
 
 
-def sensitivity_tables(wildcards):
-    return [f"results/sensitivity/{run}/seed{seed}.csv" for run, seed in plan.all_runs(config, "sensitivity")]
+def provenance_record(wildcards):
+    return PROVENANCE[wildcards.experiment]
+
+
+def provenance_digest(wildcards):
+    return PROVENANCE[wildcards.experiment]["digest"]

@@ -1,28 +1,14 @@
-# Fetch MNIST into data_root, declared only while a file is missing: present files are inputs
-# that no rule owns, so Snakemake never deletes or re-downloads a user's copy.
-if MNIST_MISSING:
-
-    rule download_mnist:
-        output:
-            MNIST_FILES,
-        log:
-            "logs/download_mnist.log",
-        conda:
-            "../../envs/genlab.yaml"
-        script:
-            "../scripts/download_mnist.py"
-
-
-# Draw an experiment's training subset (and random labels) from data_seed, once for all its jobs.
+# Draw one training subset (its images, the labels trained on, any corruption) from data_seed.
+# MNIST files are no input of any rule: their fingerprint is a parameter, so neither the spelling
+# of data_root nor file times matter, only content. A missing file is downloaded by this job.
 rule subset:
-    input:
-        mnist=MNIST_FILES,
     output:
-        "results/subsets/{experiment}.pt",
+        "results/subsets/{subset}.pt",
     params:
         subset=subset_params,
+        data=FINGERPRINT,
     log:
-        "logs/subset/{experiment}.log",
+        "logs/subset/{subset}.log",
     conda:
         "../../envs/genlab.yaml"
     script:

@@ -1,13 +1,13 @@
-# Train one configuration (experiment, run, seed) to a checkpoint and a per-epoch history.
+# Train one configuration (experiment, run, seed) to a checkpoint and a history of measured epochs.
 rule train:
     input:
-        subset=rules.subset.output[0],
-        mnist=MNIST_FILES,
+        subset=subset_file,
     output:
         checkpoint=f"{RUN_DIR}/checkpoint.pt",
         history=f"{RUN_DIR}/history.csv",
     params:
         cfg=train_config,
+        data=FINGERPRINT,
         resume_dir="results/resume",
     threads: config["train_threads"]
     log:
@@ -18,15 +18,48 @@ rule train:
         "../scripts/train.py"
 
 
-# One row per run: hyperparameters, parameter count and final metrics of an experiment.
+# One row per run: hyperparameters, parameter count and final metrics, each checkpoint checked
+# against the run planned for its path.
 rule metrics:
     input:
         checkpoints=experiment_checkpoints,
     output:
-        "results/metrics/{experiment}.csv",
+        report("results/metrics/{experiment}.csv", caption="../report/metrics.rst", category="Tables"),
+    params:
+        planned=planned_configs,
+        data=FINGERPRINT,
     log:
         "logs/metrics/{experiment}.log",
     conda:
         "../../envs/genlab.yaml"
     script:
         "../scripts/metrics.py"
+
+
+# What an experiment's results were made from: its config section, every run's training config,
+# the data fingerprint, and their digest (which every downstream rule takes as a parameter).
+rule provenance:
+    output:
+        report("results/provenance/{experiment}.json", caption="../report/provenance.rst", category="Provenance"),
+    params:
+        record=provenance_record,
+    log:
+        "logs/provenance/{experiment}.log",
+    conda:
+        "../../envs/genlab.yaml"
+    script:
+        "../scripts/provenance.py"
+
+
+# The effective config of this run (config.yaml, presets and --config merged, defaults filled).
+rule effective_config:
+    output:
+        report("results/config.yaml", caption="../report/config.rst", category="Provenance"),
+    params:
+        config=EFFECTIVE_CONFIG,
+    log:
+        "logs/effective_config.log",
+    conda:
+        "../../envs/genlab.yaml"
+    script:
+        "../scripts/effective_config.py"

@@ -1,5 +1,5 @@
 from genlab.jobs import concat_job
-from genlab.scripting import logged
+from genlab.scripting import job
 
-with logged(snakemake.log[0]):
+with job(snakemake):
     concat_job(list(snakemake.input), snakemake.output[0], snakemake.params.sort_by)

@@ -1,16 +1,19 @@
-from genlab.jobs import interpolation_job
-from genlab.scripting import logged
+from genlab.experiments.interpolation import interpolation_job
+from genlab.scripting import job
 
-with logged(snakemake.log[0]):
+with job(snakemake):
     interpolation_job(
         snakemake.input.a,
         snakemake.input.b,
+        planned_a=snakemake.params.planned_a,
+        planned_b=snakemake.params.planned_b,
         subset_path=snakemake.input.subset,
         data_root=snakemake.config["data_root"],
         out=snakemake.output[0],
         alphas=snakemake.params.alphas,
         eval_train_size=snakemake.params.eval_train_size,
         eval_test_size=snakemake.params.eval_test_size,
+        fingerprint=snakemake.params.data,
         threads=snakemake.threads,
         device=snakemake.config["device"],
         batch_size=snakemake.config["eval_batch_size"],

@@ -1,5 +1,5 @@
 from genlab.jobs import metrics_job
-from genlab.scripting import logged
+from genlab.scripting import job
 
-with logged(snakemake.log[0]):
-    metrics_job(list(snakemake.input.checkpoints), snakemake.output[0])
+with job(snakemake):
+    metrics_job(list(snakemake.input.checkpoints), snakemake.params.planned, snakemake.params.data, snakemake.output[0])

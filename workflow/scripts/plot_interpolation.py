@@ -1,5 +1,5 @@
-from genlab.plots import plot_interpolation
-from genlab.scripting import logged
+from genlab.experiments.interpolation import plot
+from genlab.scripting import job
 
-with logged(snakemake.log[0]):
-    plot_interpolation(list(snakemake.input), snakemake.output[0])
+with job(snakemake):
+    plot(list(snakemake.input.curves), snakemake.output[0])

@@ -1,5 +1,5 @@
-from genlab.plots import plot_params_vs_gen
-from genlab.scripting import logged
+from genlab.experiments.params_vs_gen import plot
+from genlab.scripting import job
 
-with logged(snakemake.log[0]):
-    plot_params_vs_gen(snakemake.input[0], snakemake.output.loss, snakemake.output.accuracy)
+with job(snakemake):
+    plot(snakemake.input.metrics, snakemake.output.loss, snakemake.output.accuracy)

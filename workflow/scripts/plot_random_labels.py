@@ -1,5 +1,5 @@
-from genlab.plots import plot_random_labels
-from genlab.scripting import logged
+from genlab.experiments.random_labels import plot
+from genlab.scripting import job
 
-with logged(snakemake.log[0]):
-    plot_random_labels(list(snakemake.input), snakemake.output.loss, snakemake.output.accuracy)
+with job(snakemake):
+    plot(list(snakemake.input.histories), snakemake.output.loss, snakemake.output.accuracy)

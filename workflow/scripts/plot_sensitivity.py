@@ -1,5 +1,5 @@
-from genlab.plots import plot_sensitivity
-from genlab.scripting import logged
+from genlab.experiments.sensitivity import plot
+from genlab.scripting import job
 
-with logged(snakemake.log[0]):
-    plot_sensitivity(snakemake.input[0], snakemake.output.accuracy, snakemake.output.loss)
+with job(snakemake):
+    plot(snakemake.input.summary, snakemake.output.accuracy, snakemake.output.loss)

@@ -1,13 +1,15 @@
-from genlab.jobs import sensitivity_job
-from genlab.scripting import logged
+from genlab.experiments.sensitivity import sensitivity_job
+from genlab.scripting import job
 
-with logged(snakemake.log[0]):
+with job(snakemake):
     sensitivity_job(
         snakemake.input.checkpoint,
+        planned=snakemake.params.planned,
         data_root=snakemake.config["data_root"],
         out=snakemake.output[0],
         n_points=snakemake.params.n_points,
         output=snakemake.params.output,
+        fingerprint=snakemake.params.data,
         threads=snakemake.threads,
         device=snakemake.config["device"],
     )

@@ -1,5 +1,5 @@
-from genlab.jobs import subset_job
-from genlab.scripting import logged
+from genlab.data import subset_job
+from genlab.scripting import job
 
-with logged(snakemake.log[0]):
-    subset_job(snakemake.output[0], snakemake.config["data_root"], **snakemake.params.subset)
+with job(snakemake):
+    subset_job(snakemake.output[0], snakemake.config["data_root"], snakemake.params.subset, snakemake.params.data)

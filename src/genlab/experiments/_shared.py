@@ -1,0 +1,43 @@
+"""What the experiment modules share: a run's TrainConfig from its config section, common checks."""
+
+from __future__ import annotations
+
+from ..config import TrainConfig
+from ..errors import GenlabError
+
+
+def section_config(config: dict, experiment: str, run: str, seed: int | str, **fields) -> TrainConfig:
+    """A run's TrainConfig: the section's common keys, overridden by the run's own `fields`."""
+    section = config[experiment]
+    common = dict(
+        experiment=experiment,
+        run=run,
+        seed=int(seed),
+        width=None,
+        epochs=int(section["epochs"]),
+        n_train=int(section["n_train"]),
+        data_seed=int(config["data_seed"]),
+        random_labels=False,
+        eval_train_size=section.get("eval_train_size"),
+        eval_test_size=section.get("eval_test_size"),
+        eval_epochs=section.get("eval_epochs", "all"),
+        precision=config["precision"],
+    )
+    if "lr" in section:
+        common["lr"] = float(section["lr"])
+    if "batch_size" in section:
+        common["batch_size"] = int(section["batch_size"])
+    common.update(fields)
+    return TrainConfig(**common)
+
+
+def check_batch_size(config: dict, key: str, batch_size: int, n_train_key: str) -> None:
+    """A batch larger than the training subset is one batch of the whole subset: almost surely a typo."""
+    experiment = n_train_key.split(".")[0]
+    n_train = config[experiment]["n_train"]
+    if batch_size > n_train:
+        raise GenlabError(f"config key {key}: batch size {batch_size} exceeds {n_train_key} ({n_train})")
+
+
+def unknown_run(experiment: str, run: str, names: list[str]) -> GenlabError:
+    return GenlabError(f"{experiment}: no run named {run!r} in the config (runs: {', '.join(names)})")

@@ -1,0 +1,32 @@
+"""Checks the Snakefile makes while it is parsed, before any job starts (no torch import unless needed)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .errors import GenlabError
+from .fingerprint import differing_files
+
+
+def check_device(device: str) -> None:
+    """`device: cuda` on a machine without CUDA fails now, not in every job."""
+    if device != "cuda":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise GenlabError("config key device: 'cuda' requested but no CUDA device is visible (use auto or cpu)")
+
+
+def fingerprint_warning(fingerprint: dict, data_root: str | Path) -> str | None:
+    """One line, once per invocation, when the data is not the published MNIST: used as another data set."""
+    differ = differing_files(fingerprint)
+    if not differ:
+        return None
+    line = (
+        f"genlab: warning: {Path(data_root) / 'MNIST/raw'}: {', '.join(differ)} differ from the published MNIST "
+        f"(SHA-256); using them as another data set (fingerprint {fingerprint['digest']})"
+    )
+    print(line, file=sys.stderr)
+    return line

@@ -1,0 +1,53 @@
+# Experiment 5, label and input corruption and memorization (Zhang et al. 2017, Fig. 1):
+# genlab.experiments.corruption.
+from genlab.experiments import corruption as exp5
+
+
+def corruption_run_specs():
+    return [exp5.run_spec(config["corruption"], run) for run, seed in plan.all_runs(config, "corruption")]
+
+
+# One row per run and seed: corruption, label noise, epochs and steps to fit, final metrics.
+rule corruption_summary:
+    input:
+        histories=run_files("corruption", "history.csv"),
+    output:
+        report("results/corruption/summary.csv", caption="../report/corruption_table.rst", category="Tables"),
+    params:
+        run_specs=corruption_run_specs(),
+        fit_threshold=config["corruption"]["fit_threshold"],
+        provenance=PROVENANCE["corruption"]["digest"],
+    log:
+        "logs/corruption_summary.log",
+    conda:
+        "../../envs/genlab.yaml"
+    script:
+        "../scripts/corruption_summary.py"
+
+
+# Learning curves, time to fit, test error and memorization of clean vs corrupted examples.
+rule plot_corruption:
+    input:
+        histories=run_files("corruption", "history.csv"),
+        summary=rules.corruption_summary.output[0],
+        provenance="results/provenance/corruption.json",
+    output:
+        learning_curves=report(exp5.FIGURES["learning_curves"], caption="../report/corruption.rst", category="5 Corruption"),
+        time_to_fit=report(exp5.FIGURES["time_to_fit"], caption="../report/corruption.rst", category="5 Corruption"),
+        test_error=report(exp5.FIGURES["test_error"], caption="../report/corruption.rst", category="5 Corruption"),
+        memorization=report(exp5.FIGURES["memorization"], caption="../report/corruption.rst", category="5 Corruption"),
+    params:
+        run_specs=corruption_run_specs(),
+        provenance=PROVENANCE["corruption"]["digest"],
+    log:
+        "logs/plot/corruption.log",
+    conda:
+        "../../envs/genlab.yaml"
+    script:
+        "../scripts/plot_corruption.py"
+
+
+# Named target: experiment 5's figures, tables and provenance.
+rule corruption:
+    input:
+        experiment_outputs("corruption") + ["results/corruption/summary.csv"],

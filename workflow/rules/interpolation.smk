@@ -1,0 +1,58 @@
+# Experiment 3, interpolation between a large-batch and a small-batch solution:
+# genlab.experiments.interpolation.
+from genlab.experiments import interpolation as exp3
+
+
+def interpolation_planned_a(wildcards):
+    return plan.train_config(config, "interpolation", "A", wildcards.seed).to_dict()
+
+
+def interpolation_planned_b(wildcards):
+    return plan.train_config(config, "interpolation", "B", wildcards.seed).to_dict()
+
+
+# Loss and accuracy along theta(a) = (1-a) theta_A + a theta_B for one seed's two solutions.
+rule interpolate:
+    input:
+        a="results/runs/interpolation/A/seed{seed}/checkpoint.pt",
+        b="results/runs/interpolation/B/seed{seed}/checkpoint.pt",
+        subset="results/subsets/interpolation.pt",
+    output:
+        "results/interpolation/seed{seed}.csv",
+    params:
+        planned_a=interpolation_planned_a,
+        planned_b=interpolation_planned_b,
+        alphas=exp3.alphas(config),
+        eval_train_size=config["interpolation"]["alpha_eval_train_size"],
+        eval_test_size=config["interpolation"]["alpha_eval_test_size"],
+        data=FINGERPRINT,
+    threads: config["train_threads"]
+    log:
+        "logs/interpolate/seed{seed}.log",
+    conda:
+        "../../envs/genlab.yaml"
+    script:
+        "../scripts/interpolate.py"
+
+
+# Loss (log scale) and accuracy along the line between solutions A and B.
+rule plot_interpolation:
+    input:
+        curves=expand("results/interpolation/seed{seed}.csv", seed=config["seeds"]),
+        provenance="results/provenance/interpolation.json",
+    output:
+        report(figures("interpolation")[0], caption="../report/interpolation.rst", category="3 Interpolation"),
+    params:
+        provenance=PROVENANCE["interpolation"]["digest"],
+    log:
+        "logs/plot/interpolation.log",
+    conda:
+        "../../envs/genlab.yaml"
+    script:
+        "../scripts/plot_interpolation.py"
+
+
+# Named target: experiment 3's figure, metrics table and provenance.
+rule interpolation:
+    input:
+        experiment_outputs("interpolation"),

@@ -1,0 +1,70 @@
+# Experiment 4, sensitivity across batch sizes: genlab.experiments.sensitivity.
+
+
+def sensitivity_planned(wildcards):
+    return plan.train_config(config, "sensitivity", wildcards.run, wildcards.seed).to_dict()
+
+
+def sensitivity_tables():
+    return [f"results/sensitivity/{run}/seed{seed}.csv" for run, seed in plan.all_runs(config, "sensitivity")]
+
+
+# Mean Jacobian norm of one experiment-4 checkpoint over the first n_points test images.
+rule sensitivity_measure:
+    input:
+        checkpoint="results/runs/sensitivity/{run}/seed{seed}/checkpoint.pt",
+    output:
+        "results/sensitivity/{run}/seed{seed}.csv",
+    params:
+        planned=sensitivity_planned,
+        n_points=config["sensitivity"]["n_points"],
+        output=config["sensitivity"]["output"],
+        data=FINGERPRINT,
+    threads: config["train_threads"]
+    log:
+        "logs/sensitivity_measure/{run}/seed{seed}.log",
+    conda:
+        "../../envs/genlab.yaml"
+    script:
+        "../scripts/sensitivity.py"
+
+
+# All experiment-4 runs in one table: batch size, sensitivity and the four final metrics.
+rule sensitivity_summary:
+    input:
+        sensitivity_tables(),
+    output:
+        report("results/sensitivity/summary.csv", caption="../report/sensitivity_table.rst", category="Tables"),
+    params:
+        sort_by=["batch_size", "seed"],
+        provenance=PROVENANCE["sensitivity"]["digest"],
+    log:
+        "logs/sensitivity_summary.log",
+    conda:
+        "../../envs/genlab.yaml"
+    script:
+        "../scripts/concat.py"
+
+
+# Sensitivity with accuracy, and with loss, against batch size.
+rule plot_sensitivity:
+    input:
+        summary=rules.sensitivity_summary.output[0],
+        provenance="results/provenance/sensitivity.json",
+    output:
+        accuracy=report(figures("sensitivity")[0], caption="../report/sensitivity.rst", category="4 Sensitivity"),
+        loss=report(figures("sensitivity")[1], caption="../report/sensitivity.rst", category="4 Sensitivity"),
+    params:
+        provenance=PROVENANCE["sensitivity"]["digest"],
+    log:
+        "logs/plot/sensitivity.log",
+    conda:
+        "../../envs/genlab.yaml"
+    script:
+        "../scripts/plot_sensitivity.py"
+
+
+# Named target: experiment 4's figures, tables and provenance.
+rule sensitivity:
+    input:
+        experiment_outputs("sensitivity") + ["results/sensitivity/summary.csv"],

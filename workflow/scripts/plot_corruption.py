@@ -1,0 +1,5 @@
+from genlab.experiments.corruption import plot
+from genlab.scripting import job
+
+with job(snakemake):
+    plot(list(snakemake.input.histories), snakemake.params.run_specs, snakemake.input.summary, dict(snakemake.output.items()))
