@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from genlab.config import TrainConfig
-from genlab.data import load_tensors, make_subset
+from genlab.data import load_tensors, make_subset, subset_spec
 
 
 def tiny_config(**overrides) -> TrainConfig:
@@ -18,5 +18,5 @@ def tiny_config(**overrides) -> TrainConfig:
 
 
 def tiny_tensors(mnist_root, cfg: TrainConfig, n_test: int | None = 100):
-    subset = make_subset(mnist_root, cfg.n_train, cfg.data_seed, cfg.random_labels)
+    subset = make_subset(mnist_root, subset_spec(cfg.n_train, cfg.data_seed, cfg.random_labels))
     return load_tensors(mnist_root, subset, torch.device("cpu"), n_test=n_test)

@@ -13,9 +13,12 @@ import yaml
 from genlab import plan
 from genlab.checkpoint import load_checkpoint, save_checkpoint
 from genlab.config import check_config, load_schema
-from genlab.data import load_tensors, make_subset, write_subset
+from genlab.data import load_tensors, make_subset, subset_job, subset_spec
 from genlab.errors import GenlabError
-from genlab.jobs import interpolation_job, sensitivity_job, train_job
+from genlab.experiments.interpolation import alphas, interpolation_job
+from genlab.experiments.sensitivity import sensitivity_job
+from genlab.fingerprint import data_fingerprint
+from genlab.jobs import train_job
 from genlab.idx import raw_dir
 from genlab.mnist import load_split
 from genlab.models import build_model
@@ -66,7 +69,7 @@ def test_config_errors_name_the_key(name, changes, message):
 def test_alpha_range_must_be_increasing():
     config = _check(interpolation__alpha=dict(start=1.0, stop=0.0, step=0.5))
     with pytest.raises(GenlabError, match=r"^config key interpolation\.alpha: stop \(0\.0\) must be greater than start \(1\.0\)$"):
-        plan.alphas(config)
+        alphas(config)
 
 
 def test_subset_larger_than_the_split_fails_at_parse_time(mnist_root):
@@ -119,6 +122,10 @@ def test_bad_mnist_files_are_named(tmp_path, name, damage, split, message):
 # ------------------------------------------------------------------ checkpoints and training
 
 
+def _planned(path):
+    return torch.load(path, weights_only=True)["config"]
+
+
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory, mnist_root):
     folder = tmp_path_factory.mktemp("ckpt")
@@ -131,20 +138,23 @@ def checkpoints(tmp_path_factory, mnist_root):
         model = build_model(cfg.arch, cfg.width)
         paths[name] = folder / f"{name}.pt"
         save_checkpoint(paths[name], model, cfg, {"train_loss": 1.0, "train_accuracy": 0.5, "test_loss": 1.0, "test_accuracy": 0.5})
-    write_subset(folder / "subset.pt", mnist_root, 200, 0, False)
+    subset_job(str(folder / "subset.pt"), mnist_root, subset_spec(200, 0), data_fingerprint(mnist_root))
     return paths, folder
 
 
 def test_interpolating_different_architectures_fails(checkpoints, mnist_root, tmp_path):
     paths, folder = checkpoints
     with pytest.raises(GenlabError, match=r"width4\.pt: architecture width_cnn/4 cannot be interpolated with .*width2\.pt \(width_cnn/2\)$"):
-        interpolation_job(str(paths["width2"]), str(paths["width4"]), str(folder / "subset.pt"), str(mnist_root), str(tmp_path / "o.csv"), [0.0], 10, 10)
+        interpolation_job(
+            str(paths["width2"]), str(paths["width4"]), _planned(paths["width2"]), _planned(paths["width4"]),
+            str(folder / "subset.pt"), str(mnist_root), str(tmp_path / "o.csv"), [0.0], 10, 10, None,
+        )
 
 
 def test_sensitivity_on_a_checkpoint_of_another_experiment_fails(checkpoints, mnist_root, tmp_path):
     paths, _ = checkpoints
     with pytest.raises(GenlabError, match=r"width2\.pt: checkpoint has experiment='params_vs_gen', this step needs experiment='sensitivity'$"):
-        sensitivity_job(str(paths["width2"]), str(mnist_root), str(tmp_path / "o.csv"), 10, "softmax")
+        sensitivity_job(str(paths["width2"]), _planned(paths["width2"]), str(mnist_root), str(tmp_path / "o.csv"), 10, "softmax", None)
 
 
 def test_garbage_checkpoint_is_named(tmp_path):
@@ -171,7 +181,7 @@ def test_code_in_a_checkpoint_is_refused(tmp_path):
 
 def test_non_finite_loss_stops_training_at_its_epoch(mnist_root):
     cfg = tiny_config(epochs=50)
-    data = load_tensors(mnist_root, make_subset(mnist_root, cfg.n_train, 0, False), torch.device("cpu"), n_test=20)
+    data = load_tensors(mnist_root, make_subset(mnist_root, subset_spec(cfg.n_train, 0)), torch.device("cpu"), n_test=20)
     data.x_train[0, 0, 0, 0] = float("nan")  # one poisoned pixel
     with pytest.raises(GenlabError, match=r"^non-finite loss at epoch 1 of sensitivity/batch32 seed 0 \(arch shallow_cnn, lr 0\.001, batch 32\)"):
         train(cfg, data, data)
@@ -181,7 +191,7 @@ def test_subset_of_another_config_is_refused(checkpoints, mnist_root, tmp_path):
     _, folder = checkpoints
     cfg = tiny_config(n_train=150)
     with pytest.raises(GenlabError, match=r"subset\.pt: subset \{'n_train': 200, .*\} does not match the run's config \{'n_train': 150, "):
-        train_job(cfg.to_dict(), str(folder / "subset.pt"), str(mnist_root), str(tmp_path / "c.pt"), str(tmp_path / "h.csv"), str(tmp_path))
+        train_job(cfg.to_dict(), str(folder / "subset.pt"), str(mnist_root), str(tmp_path / "c.pt"), str(tmp_path / "h.csv"), str(tmp_path), data_fingerprint(mnist_root))
 
 
 def test_workflow_reports_a_config_error_in_one_line_before_any_job(tmp_path, mnist_root):

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from genlab.jobs import train_job
-from genlab.data import write_subset
+from genlab.data import subset_job, subset_spec
+from genlab.fingerprint import data_fingerprint
 from helpers import tiny_config
 from mnist_files import write_mnist
 from workflow_runner import REPO, TINY
@@ -88,15 +89,16 @@ def test_killed_training_resumes_and_matches_an_uninterrupted_run(tmp_path):
 def test_same_config_and_seed_give_byte_identical_outputs(tmp_path):
     root = write_mnist(tmp_path / "mnist")
     cfg = tiny_config(epochs=2)
-    write_subset(tmp_path / "subset.pt", root, cfg.n_train, cfg.data_seed, cfg.random_labels)
+    data = data_fingerprint(root)
+    subset_job(str(tmp_path / "subset.pt"), root, subset_spec(cfg.n_train, cfg.data_seed, cfg.random_labels), data)
     outputs = []
     for name in ("one", "two"):
-        train_job(cfg.to_dict(), str(tmp_path / "subset.pt"), str(root), str(tmp_path / name / "c.pt"), str(tmp_path / name / "h.csv"), str(tmp_path / name))
+        train_job(cfg.to_dict(), str(tmp_path / "subset.pt"), str(root), str(tmp_path / name / "c.pt"), str(tmp_path / name / "h.csv"), str(tmp_path / name), data)
         outputs.append(((tmp_path / name / "h.csv").read_bytes(), torch.load(tmp_path / name / "c.pt", weights_only=True)))
     (history_one, ckpt_one), (history_two, ckpt_two) = outputs
     assert history_one == history_two
     assert all(torch.equal(ckpt_one["state_dict"][k], ckpt_two["state_dict"][k]) for k in ckpt_one["state_dict"])
     assert ckpt_one["config"]["seed"] == 0 and ckpt_one["config"]["data_seed"] == 0
     other = tiny_config(epochs=2, seed=1)
-    train_job(other.to_dict(), str(tmp_path / "subset.pt"), str(root), str(tmp_path / "c1.pt"), str(tmp_path / "h1.csv"), str(tmp_path))
+    train_job(other.to_dict(), str(tmp_path / "subset.pt"), str(root), str(tmp_path / "c1.pt"), str(tmp_path / "h1.csv"), str(tmp_path), data)
     assert (tmp_path / "h1.csv").read_bytes() != history_one

@@ -24,6 +24,11 @@ SUBSET_FORMAT = "genlab-subset-2"
 SUBSET_KEYS = ("n_train", "seed", "random_labels", "label_noise", "input_corruption")
 
 
+def subset_spec(n_train: int, seed: int, random_labels: bool = False, label_noise: float = 0.0, input_corruption: str = "none") -> dict:
+    """The parameters of a subset (plan.subset_params gives a run's)."""
+    return dict(n_train=n_train, seed=seed, random_labels=random_labels, label_noise=label_noise, input_corruption=input_corruption)
+
+
 def make_subset(data_root: str | Path, params: dict) -> dict:
     """Draw the subset described by `params` (see plan.subset_params) from the MNIST training split."""
     train = load_split(data_root, "train")
@@ -131,6 +136,12 @@ def tensors_from_subset(subset: dict, test_images: torch.Tensor, test_labels: to
         x_train, x_test = train_inputs(subset["images"], corruption), test_inputs(test_images, corruption)
         corrupted = corruption["corrupted"].to(device)
     return Tensors(x_train.to(device), subset["labels"].to(device), x_test.to(device), test_labels.to(device), corrupted)
+
+
+def load_tensors(data_root: str | Path, subset: dict, device: torch.device, n_test: int | None = None) -> Tensors:
+    """A subset's tensors with the first n_test test images, unchecked (tests and benchmarks)."""
+    images, labels = load_test_split(data_root, None, n_test)
+    return tensors_from_subset(subset, images, labels, device)
 
 
 def load_job_data(
