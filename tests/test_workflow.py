@@ -1,6 +1,7 @@
 """End to end: the real Snakemake, real torch, real files, on synthetic MNIST."""
 
 import csv
+import os
 
 import pytest
 
@@ -63,7 +64,7 @@ def test_a_figure_target_builds_only_its_dependencies(built):
     work, root = built
     result = snakemake(work, "-n", "--forceall", "image/Nbr_para_gen_loss.png", data_root=root)
     assert result.returncode == 0
-    assert sorted(set(rules_run(result.stdout + result.stderr))) == ["metrics", "plot_params_vs_gen", "subset", "train"]
+    assert sorted(set(rules_run(result.stdout + result.stderr))) == ["metrics", "plot_params_vs_gen", "provenance", "subset", "train"]
 
 
 def test_changing_one_hyperparameter_reruns_only_affected_jobs(built, tmp_path):
@@ -73,8 +74,20 @@ def test_changing_one_hyperparameter_reruns_only_affected_jobs(built, tmp_path):
     result = snakemake(work, "-n", configfile=changed, data_root=root)
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = rules_run(result.stdout + result.stderr)
-    assert sorted(set(jobs)) == ["all", "metrics", "plot_sensitivity", "sensitivity_measure", "sensitivity_summary", "train"]
-    assert jobs.count("train") == 2 and jobs.count("metrics") == 1
+    assert sorted(set(jobs)) == [
+        "all", "effective_config", "metrics", "plot_sensitivity", "provenance", "sensitivity_measure", "sensitivity_summary", "train",
+    ]
+    assert jobs.count("train") == 2 and jobs.count("metrics") == 1 and jobs.count("provenance") == 1
+
+
+def test_runtime_settings_rerun_nothing(built, tmp_path):
+    """eval_batch_size, threads, device, resume interval and the spelling of data_root change no result."""
+    work, root = built
+    relative = os.path.relpath(root, work)
+    extra = ("eval_batch_size=7", "train_threads=2", "resume_interval_s=5", "device=cpu")
+    result = snakemake(work, "-n", data_root=relative, extra=extra)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert rules_run(result.stdout + result.stderr) == [], result.stdout[-3000:]
 
 
 def test_report_is_generated(built):
@@ -84,14 +97,23 @@ def test_report_is_generated(built):
     assert (work / "report.zip").stat().st_size > 10_000
 
 
-def test_reference_config_plans_all_seven_figures(tmp_path):
+def test_report_made_with_another_config_says_so(built, tmp_path):
+    work, root = built
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(TINY.read_text().replace("sensitivity: {n_train: 100, lr: 1.0e-2", "sensitivity: {n_train: 100, lr: 2.0e-2"))
+    result = snakemake(work, "--report", str(tmp_path / "report.zip"), configfile=changed, data_root=root)
+    notes = [line for line in result.stderr.splitlines() if line.startswith("genlab: note:")]
+    assert len(notes) == 1 and "the sensitivity results on disk were made with another config" in notes[0], result.stderr[-2000:]
+
+
+def test_reference_config_plans_every_figure(tmp_path):
     result = snakemake(tmp_path, "-n", configfile=None, data_root=tmp_path / "no-mnist-yet")
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout + result.stderr
     for figure in FIGURES:
         assert figure in out
-    assert rules_run(out).count("train") == 1 + 10 + 2 + 6
-    assert "download_mnist" in rules_run(out)
+    assert rules_run(out).count("train") == 1 + 10 + 2 + 6 + 9
+    assert "subset" in rules_run(out)
 
 
 def test_lint_is_clean():

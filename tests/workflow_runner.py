@@ -17,16 +17,25 @@ FIGURES = [
     "image/Flatness_vs_gen_p1_inter.png",
     "image/Flatness_vs_gen_p2_sens_acc.png",
     "image/Flatness_vs_gen_p2_sens_loss.png",
+    "image/Corruption_learning_curves.png",
+    "image/Corruption_time_to_fit.png",
+    "image/Corruption_test_error.png",
+    "image/Corruption_memorization.png",
 ]
 
 
-def snakemake(workdir: Path, *args: str, data_root: Path | None = None, configfile: Path | None = TINY, timeout: int = 600):
+def snakemake_cmd(workdir: Path, *args: str, data_root: Path | str | None = None, configfile: Path | None = TINY, extra: tuple = ()):
     # Targets and flags first: --config swallows the words that follow it.
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
     if configfile:
         cmd += ["--configfile", str(configfile)]
-    if data_root:
-        cmd += ["--config", f"data_root={data_root}"]
+    if data_root or extra:
+        cmd += ["--config", *([f"data_root={data_root}"] if data_root else []), *extra]
+    return cmd
+
+
+def snakemake(workdir: Path, *args: str, data_root: Path | str | None = None, configfile: Path | None = TINY, timeout: int = 600, extra: tuple = ()):
+    cmd = snakemake_cmd(workdir, *args, data_root=data_root, configfile=configfile, extra=extra)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
