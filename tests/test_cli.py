@@ -1,4 +1,5 @@
 import json
+import re
 
 from genlab.checkpoint import save_checkpoint
 from genlab.cli import main
@@ -27,3 +28,18 @@ def test_check_mnist_and_inspect(mnist_root, tmp_path, capsys):
     assert main(["inspect", str(tmp_path / "c.pt")]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["config"]["seed"] == 0 and shown["n_params"] == 108_330
+
+
+def test_check_config_names_a_bad_file_in_one_line(tmp_path, capsys):
+    cases = {
+        "missing.yaml": (None, r"missing\.yaml: config file not found"),
+        "tabs.yaml": ("seeds:\n\t- 0\n", r"tabs\.yaml: not valid YAML at line 2, column 1: .*tabs are not allowed"),
+        "list.yaml": ("- a\n- b\n", r"list\.yaml: a config file must map keys to values, this one holds a list"),
+        "empty.yaml": ("", r"empty\.yaml: empty config file"),
+    }
+    for name, (text, message) in cases.items():
+        if text is not None:
+            (tmp_path / name).write_text(text)
+        assert main(["check-config", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and re.match(r"^genlab: error: .*" + message, err), err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import shutil
 import struct
+import subprocess
 
 import pytest
 import torch
@@ -203,3 +204,142 @@ def test_workflow_reports_a_config_error_in_one_line_before_any_job(tmp_path, mn
     assert lines[-1].startswith("genlab: error: unknown config key learning_rate (allowed here:"), lines[-5:]
     assert "Traceback" not in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+# ------------------------------------------------------------------ issue 8: more bad input, one line each
+
+MORE_CONFIG_CASES = [
+    ("float subset size", dict(params_vs_gen__n_train=200.0), r"^config key params_vs_gen\.n_train: 200\.0 is not an integer \(write 200\)$"),
+    ("float seed", dict(seeds=[0.0]), r"^config key seeds\.0: 0\.0 is not an integer \(write 0\)$"),
+    ("float width", dict(params_vs_gen__widths=[2.0, 4]), r"^config key params_vs_gen\.widths\.0: 2\.0 is not an integer \(write 2\)$"),
+    ("a list as config", None, r"^the config must be a mapping of keys to values, got list$"),
+]
+
+
+@pytest.mark.parametrize("name,changes,message", MORE_CONFIG_CASES, ids=[c[0] for c in MORE_CONFIG_CASES])
+def test_more_config_errors_name_the_key(name, changes, message):
+    with pytest.raises(GenlabError, match=message):
+        check_config([1, 2], SCHEMA) if changes is None else _check(**changes)
+
+
+def test_yaml11_exponents_are_numbers():
+    """PyYAML reads 1e-3 as a string; where the schema wants a number it is one."""
+    config = yaml.safe_load(TINY.read_text().replace("lr: 1.0e-3, batch_size: 32, epochs: 2,", "lr: 1e-3, batch_size: 32, epochs: 2,", 1))
+    assert config["random_labels"]["lr"] == "1e-3"
+    assert check_config(config, SCHEMA)["random_labels"]["lr"] == 0.001
+    with pytest.raises(GenlabError, match=r"^config key random_labels\.lr: 'fast' is not of type number$"):
+        _check(random_labels__lr="fast")
+
+
+PLAN_CASES = [
+    ("alpha step misses 0 and 1", dict(interpolation__alpha=dict(start=-1.0, stop=2.0, step=0.7)),
+     r"^config key interpolation\.alpha\.step: 0\.7 does not divide \[-1\.0, 2\.0\]"),
+    ("alpha step runs past stop", dict(interpolation__alpha=dict(start=-1.0, stop=2.0, step=0.8)),
+     r"^config key interpolation\.alpha\.step: 0\.8 does not divide \[-1\.0, 2\.0\]"),
+    ("too many alphas", dict(interpolation__alpha=dict(start=-1.0, stop=2.0, step=1e-7)),
+     r"^config key interpolation\.alpha\.step: 1e-07 gives 30000001 points, at most 10001 allowed$"),
+    ("batch larger than the subset", dict(random_labels__batch_size=500),
+     r"^config key random_labels\.batch_size: batch size 500 exceeds random_labels\.n_train \(100\)$"),
+    ("batch size in a list larger than the subset", dict(sensitivity__batch_sizes=[64, 128]),
+     r"^config key sensitivity\.batch_sizes\.1: batch size 128 exceeds sensitivity\.n_train \(100\)$"),
+    ("solution batch larger than the subset", dict(interpolation__solution_a=dict(batch_size=1024, lr=0.01)),
+     r"^config key interpolation\.solution_a\.batch_size: batch size 1024 exceeds interpolation\.n_train \(100\)$"),
+]
+
+
+@pytest.mark.parametrize("name,changes,message", PLAN_CASES, ids=[c[0] for c in PLAN_CASES])
+def test_cross_key_errors_name_the_key(name, changes, message):
+    with pytest.raises(GenlabError, match=message):
+        plan.check(_check(**changes))
+
+
+def test_cuda_without_cuda_fails_at_parse_time():
+    from genlab.parsetime import check_device
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(GenlabError, match=r"^config key device: 'cuda' requested but no CUDA device is visible"):
+        check_device("cuda")
+
+
+def test_divergence_stops_the_run_naming_its_learning_rate(mnist_root):
+    cfg = tiny_config(epochs=30, lr=1.0e9)
+    data = load_tensors(mnist_root, make_subset(mnist_root, subset_spec(cfg.n_train, 0)), torch.device("cpu"), n_test=20)
+    with pytest.raises(GenlabError, match=r"^(diverged|non-finite loss) at epoch \d+ of sensitivity/batch32 seed 0 \(arch shallow_cnn, lr 1000000000\.0, batch 32\)"):
+        train(cfg, data, data)
+
+
+@pytest.mark.parametrize("damage", [b"", b"PK\x03\x04 truncated", bytes(range(256)) * 40], ids=["empty", "truncated", "random"])
+def test_unusable_resume_state_is_set_aside_and_training_starts_over(mnist_root, tmp_path, damage, caplog):
+    cfg = tiny_config(epochs=1)
+    data = load_tensors(mnist_root, make_subset(mnist_root, subset_spec(cfg.n_train, 0)), torch.device("cpu"), n_test=20)
+    state = tmp_path / "state.pt"
+    state.write_bytes(damage)
+    with caplog.at_level("WARNING", logger="genlab"):
+        fresh = train(cfg, data, data, resume_path=state)
+    assert fresh.history == train(cfg, data, data).history
+    assert not state.exists() and len(list(tmp_path.glob("state.pt.unusable-*"))) == 1
+    assert any("unusable resume state" in r.message and "starting over" in r.message for r in caplog.records)
+
+
+def test_stale_temporary_files_of_a_killed_save_are_removed(mnist_root, tmp_path):
+    cfg = tiny_config(epochs=1)
+    data = load_tensors(mnist_root, make_subset(mnist_root, subset_spec(cfg.n_train, 0)), torch.device("cpu"), n_test=20)
+    state = tmp_path / "state.pt"
+    stale = tmp_path / ".state.pt.abc123.tmp"
+    stale.write_bytes(bytes(1000))
+    other = tmp_path / ".other.pt.abc123.tmp"  # another run's save in progress: not ours to delete
+    other.write_bytes(b"x")
+    train(cfg, data, data, resume_path=state)
+    assert not stale.exists() and other.exists()
+
+
+def test_junk_row_in_a_history_is_named(tmp_path):
+    from genlab.experiments.random_labels import plot
+
+    history = tmp_path / "history.csv"
+    history.write_text("epoch,train_loss,train_accuracy,test_loss,test_accuracy,seed,data_seed\n1,2.3,0.1,2.3,0.1,0,0\ngarbage\n")
+    with pytest.raises(GenlabError, match=r"history\.csv: row 3, column epoch: 'garbage' is not a number$"):
+        plot([str(history)], str(tmp_path / "a.png"), str(tmp_path / "b.png"))
+
+
+def test_missing_mnist_without_network_is_one_line(tmp_path, monkeypatch):
+    from genlab.mnist import ensure_mnist
+
+    # No network: every proxy points at a closed local port, so the real download fails at once.
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    with pytest.raises(GenlabError, match=r"train-images-idx3-ubyte: MNIST file missing and the download failed \(.*\); set data_root"):
+        ensure_mnist(tmp_path / "nothing-here")
+
+
+def _mount_tmpfs(folder, options):
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.decode().strip()[:80]}); needs root")
+
+
+def test_full_disk_is_one_line_naming_the_file(tmp_path):
+    small = tmp_path / "small"
+    _mount_tmpfs(small, "size=64k")
+    try:
+        cfg = tiny_config()
+        with pytest.raises(GenlabError, match=r"checkpoint\.pt: no space left on device \(\d+ bytes free in .*small\)$"):
+            save_checkpoint(small / "checkpoint.pt", build_model("shallow_cnn"), cfg, {})
+        assert not list(small.glob(".*.tmp")), "a failed write leaves no temporary file"
+    finally:
+        subprocess.run(["umount", str(small)])
+
+
+def test_read_only_resume_folder_fails_before_training(tmp_path, mnist_root):
+    resume = tmp_path / "resume"
+    _mount_tmpfs(resume, "ro,size=64k")
+    try:
+        cfg = tiny_config()
+        with pytest.raises(GenlabError, match=r"resume/\.write-probe: cannot write \(Read-only file system\)$"):
+            train_job(cfg.to_dict(), "unused-subset.pt", str(mnist_root), str(tmp_path / "c.pt"), str(tmp_path / "h.csv"), str(resume), data_fingerprint(mnist_root))
+    finally:
+        subprocess.run(["umount", str(resume)])

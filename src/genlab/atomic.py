@@ -25,7 +25,8 @@ def _write_error(path: Path, exc: BaseException) -> GenlabError:
         free = shutil.disk_usage(path.parent).free
     except OSError:
         free = None
-    if errno_ == errno.ENOSPC or (free is not None and free < 1 << 20):
+    # torch.save reports a full disk as a RuntimeError without errno: then the free space tells.
+    if errno_ == errno.ENOSPC or (errno_ is None and free is not None and free < 1 << 20):
         return GenlabError(f"{path}: no space left on device ({free if free is not None else '?'} bytes free in {path.parent})")
     reason = getattr(exc, "strerror", None) or (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
     return GenlabError(f"{path}: cannot write ({reason})")

@@ -616,3 +616,18 @@ def summary_lines(df: pd.DataFrame) -> list[str]:
     for ok, (_, row) in zip(held, df.iterrows()):
         lines.append(f"{'✓' if ok else '✗'} {row['experiment']}/{row['claim']}: {row['evidence']}")
     return lines
+
+
+def print_summary(claims_csv: str | os.PathLike, out=None) -> None:
+    """After a successful run: the claims table in a few lines (nothing if it was not built)."""
+    import sys
+
+    if not os.path.isfile(claims_csv):
+        return
+    try:
+        lines = summary_lines(pd.read_csv(claims_csv))
+    except (GenlabError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return
+    print("genlab: claims (results/claims.csv): " + lines[0], file=out or sys.stderr)
+    for line in lines[1:]:
+        print("  " + line, file=out or sys.stderr)

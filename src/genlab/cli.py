@@ -4,12 +4,14 @@
     genlab check-mnist ../shared/data
     genlab fetch-mnist resources/data                          # download once (e.g. on a cluster's login node)
     genlab inspect results/runs/interpolation/A/seed0/checkpoint.pt
+    genlab estimate config.yaml presets/quick.yaml [--config key=value ...] [--device cpu|cuda] [--cores N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -44,7 +46,8 @@ def read_config_file(path: str) -> dict:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise GenlabError(f"{path}: not valid YAML{where}: {problem} (tabs are not allowed for indentation)" if "\t" in open(path).read() else f"{path}: not valid YAML{where}: {problem}") from None
+        hint = " (tabs are not allowed for indentation)" if "\t" in problem or "'\\t'" in problem else ""
+        raise GenlabError(f"{path}: not valid YAML{where}: {problem}{hint}") from None
     if data is None:
         raise GenlabError(f"{path}: empty config file (Snakemake rejects it too); write at least one key")
     if not isinstance(data, dict):
@@ -62,6 +65,40 @@ def check_config_files(paths: list[str], schema: Path = SCHEMA) -> dict:
     return config
 
 
+def parse_config_overrides(entries: list[str]) -> dict:
+    """`--config key=value ...` as Snakemake parses it: int, float, True/False, YAML (strings), else the string."""
+    import re
+
+    overrides: dict = {}
+    for entry in entries:
+        key, sep, value = entry.partition("=")
+        if not sep or not re.fullmatch(r"[a-zA-Z_][\w-]*\w", key):
+            raise GenlabError(f"--config {entry!r}: expected key=value (config files go before --config)")
+        parsed = None
+        if value != "":
+            for parser in (int, float, {"True": True, "False": False}.__getitem__,
+                           lambda v: yaml.load(v, Loader=yaml.BaseLoader), str):
+                try:
+                    parsed = parser(value)
+                    break
+                except Exception:
+                    pass
+        _merge(overrides, {key: parsed})
+    return overrides
+
+
+def load_config(paths: list[str], overrides: dict | None = None) -> dict:
+    """check_config_files(paths), with --config overrides merged last (as a file of their own)."""
+    if not overrides:
+        return check_config_files(paths)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="genlab-config-") as tmp:
+        extra = Path(tmp) / "--config.yaml"
+        extra.write_text(yaml.safe_dump(overrides))
+        return check_config_files([*paths, str(extra)])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="genlab", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,12 +110,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("data_root")
     p = sub.add_parser("inspect", help="print a checkpoint's config, metrics and parameter count as JSON")
     p.add_argument("checkpoint")
+    p = sub.add_parser("estimate", help="estimate the wall time of the planned jobs on this machine (a few seconds of calibration)")
+    p.add_argument("files", nargs="*", help="config files, merged like --configfile (default: config.yaml)")
+    p.add_argument("--config", nargs="+", default=[], metavar="KEY=VALUE", help="overrides, as snakemake --config")
+    p.add_argument("--device", choices=("cpu", "cuda"), help="default: the config's device (auto: cuda when visible)")
+    p.add_argument("--cores", type=int, default=os.cpu_count() or 1, help="snakemake --cores (default: all CPUs)")
+    p.add_argument("--coarse", action="store_true", help="no calibration: the reference machine's throughputs")
+    p.add_argument("--fixed-cost", type=float, help="seconds per job besides its work (default: measured)")
+    p.add_argument("--jobs", action="store_true", help="also list every training and measuring job")
     args = parser.parse_args(argv)
     try:
         if args.command == "check-config":
             config = check_config_files(args.files)
             for experiment in plan.EXPERIMENTS:
                 print(f"{experiment}: {len(plan.all_runs(config, experiment))} training jobs ({', '.join(plan.run_names(config, experiment))})")
+        elif args.command == "estimate":
+            from . import estimate
+
+            config = load_config(args.files or [str(SCHEMA.parents[2] / "config.yaml")], parse_config_overrides(args.config))
+            device = args.device or estimate.resolve_device(config["device"])
+            estimate.run_cli(config, device, max(1, args.cores), args.coarse, args.fixed_cost, args.jobs)
         elif args.command == "fetch-mnist":
             for path in ensure_mnist(args.data_root):
                 print(f"{path}: ok")

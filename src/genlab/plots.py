@@ -29,7 +29,7 @@ def read_table(path: str | Path, required: Sequence[str] = (), as_text: bool = F
     Numbers parse exactly (round trip); `as_text` keeps every cell as its text, for stacking tables unchanged.
     """
     try:
-        df = pd.read_csv(path, float_precision="round_trip")
+        df = pd.read_csv(path)  # pandas >= 2 parses floats round trip
     except FileNotFoundError:
         raise GenlabError(f"{path}: table missing") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -38,7 +38,7 @@ def read_table(path: str | Path, required: Sequence[str] = (), as_text: bool = F
     if missing:
         raise GenlabError(f"{path}: column {', '.join(missing)} missing (has {', '.join(map(str, df.columns))})")
     for column in df.columns:
-        if df[column].dtype != object:
+        if pd.api.types.is_numeric_dtype(df[column]) or pd.api.types.is_bool_dtype(df[column]):
             continue
         numbers = pd.to_numeric(df[column], errors="coerce")
         junk = numbers.isna() & df[column].notna()
