@@ -21,6 +21,8 @@ include: "workflow/rules/params_vs_gen.smk"
 include: "workflow/rules/interpolation.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/corruption.smk"
+include: "workflow/rules/measures.smk"
+include: "workflow/rules/claims.smk"
 
 
 # Tables, provenance records and figures are light: on a cluster they run where Snakemake runs.
@@ -41,11 +43,22 @@ localrules:
     plot_interpolation,
     plot_sensitivity,
     plot_corruption,
+    measures,
+    measures_table,
+    measures_ranking,
+    plot_measures_vs_generalization,
+    plot_sharpness_vs_batch_size,
+    plot_landscape_1d,
+    plot_landscape_2d,
+    claims,
+    claims_table,
 
 
-# Every figure, metrics table and provenance record of the study, and the effective config.
+# Every figure, table and provenance record of the study, the effective config and the claims.
 rule all:
     input:
         final_outputs(),
         "results/config.yaml",
+        MEASURE_OUTPUTS,
+        "results/claims.csv",
     default_target: True

@@ -631,3 +631,27 @@ def print_summary(claims_csv: str | os.PathLike, out=None) -> None:
     print("genlab: claims (results/claims.csv): " + lines[0], file=out or sys.stderr)
     for line in lines[1:]:
         print("  " + line, file=out or sys.stderr)
+
+
+def input_paths(config: dict) -> dict[str, list[str]]:
+    """The workflow's CSVs every claim rests on, by collect_claims' keys (measures when configured)."""
+    from . import plan
+    from .measures import jobs as measures
+
+    paths = {
+        "random_labels_histories": plan.run_paths(config, "random_labels", "results/runs/random_labels/{run}/seed{seed}/history.csv"),
+        "params_vs_gen_metrics": ["results/metrics/params_vs_gen.csv"],
+        "interpolation_curves": [f"results/interpolation/seed{seed}.csv" for seed in config["seeds"]],
+        "interpolation_metrics": ["results/metrics/interpolation.csv"],
+        "sensitivity_summary": ["results/sensitivity/summary.csv"],
+        "corruption_summary": ["results/corruption/summary.csv"],
+        # Label-noise runs only: the clean-before-corrupted claim is about them.
+        "corruption_histories": [
+            path for path in plan.run_paths(config, "corruption", "results/runs/corruption/{run}/seed{seed}/history.csv")
+            if "/noise" in path
+        ],
+    }
+    if measures.TABLE in measures.outputs(config):
+        paths["measures"] = [measures.TABLE]
+        paths["measure_metrics"] = measures.metrics_tables(config)
+    return paths

@@ -30,3 +30,17 @@ def fingerprint_warning(fingerprint: dict, data_root: str | Path) -> str | None:
     )
     print(line, file=sys.stderr)
     return line
+
+
+def put_first_on_pythonpath(src: str) -> None:
+    """Jobs run this workflow's own package, whatever genlab is installed.
+
+    Snakemake appends a script's folder to sys.path, after site-packages, so an installed
+    genlab (say, an editable install of another checkout) would win. PYTHONPATH comes first,
+    and every job inherits it: local jobs as subprocesses, Slurm jobs through sbatch's
+    exported environment.
+    """
+    import os
+
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != src]
+    os.environ["PYTHONPATH"] = os.pathsep.join([src, *rest])

@@ -27,6 +27,11 @@ def all_runs(config: dict, experiment: str) -> list[tuple[str, int]]:
     return [(run, seed) for run in run_names(config, experiment) for seed in config["seeds"]]
 
 
+def run_paths(config: dict, experiment: str, pattern: str) -> list[str]:
+    """`pattern` ("...{run}...{seed}...") filled in for every run and seed of an experiment."""
+    return [pattern.format(run=run, seed=seed) for run, seed in all_runs(config, experiment)]
+
+
 def train_config(config: dict, experiment: str, run: str, seed: int | str) -> TrainConfig:
     return experiments.get(experiment).train_config(config, run, seed)
 
@@ -65,7 +70,7 @@ def digest(obj) -> str:
 
 
 def provenance(config: dict, experiment: str, fingerprint: dict) -> dict:
-    """Everything an experiment's tables, measures and figures are made from.
+    """Everything an experiment's tables and figures are made from (measures add their own settings).
 
     Its digest is a parameter of every downstream rule: a changed key reruns all it
     affects, even when files in between are missing or an earlier attempt failed.
@@ -76,8 +81,6 @@ def provenance(config: dict, experiment: str, fingerprint: dict) -> dict:
         "runs": [cfg.to_dict() for cfg in planned_configs(config, experiment)],
         "data": fingerprint["digest"],
     }
-    if "measures" in config:
-        record["measures"] = config["measures"]
     record["digest"] = digest(record)
     return record
 
@@ -108,3 +111,22 @@ def _test_sizes(config: dict):
         yield f"{experiment}.eval_test_size", config[experiment].get("eval_test_size")
     yield "interpolation.alpha_eval_test_size", config["interpolation"]["alpha_eval_test_size"]
     yield "sensitivity.n_points", config["sensitivity"]["n_points"]
+
+
+# Seconds per training sample on one CPU thread, from bench/ (2-core Xeon, fp32): only the
+# ratios matter, to start the longest jobs first.
+SECONDS_PER_SAMPLE = {"deep_cnn": 1 / 540, "shallow_cnn": 1 / 8000}
+
+
+def relative_cost(cfg: TrainConfig) -> float:
+    """Rough training seconds of a run on one CPU thread (its upper bound when it stops at a fit)."""
+    if cfg.arch == "width_cnn":
+        per_sample = 1 / 22000 + (cfg.width or 1) / 20 * (1 / 5600 - 1 / 22000)
+    else:
+        per_sample = SECONDS_PER_SAMPLE[cfg.arch]
+    return cfg.epochs * cfg.n_train * per_sample
+
+
+def train_priority(cfg: TrainConfig) -> int:
+    """Snakemake runs ready jobs of higher priority first: the longest training starts first."""
+    return int(relative_cost(cfg))

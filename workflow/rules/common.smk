@@ -1,21 +1,19 @@
 # Config validation, provenance, wildcard constraints and the named input functions the rules use.
-import os
 import sys
 from pathlib import Path
 
-# Jobs run this workflow's own package, whatever genlab is installed: src/ goes first on
-# PYTHONPATH, which every job (local, or on Slurm through sbatch's exported environment) inherits.
+# The workflow's own package, here and (through PYTHONPATH) in every job, whatever genlab is installed.
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join([SRC] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != SRC])
 
 from genlab import experiments, plan
 from genlab.config import RUNTIME_KEYS, check_config, load_schema
 from genlab.errors import GenlabError
 from genlab.fingerprint import data_fingerprint
-from genlab.parsetime import check_device, fingerprint_warning
+from genlab.parsetime import check_device, fingerprint_warning, put_first_on_pythonpath
 from genlab.provenance import report_mismatches
 
+put_first_on_pythonpath(SRC)
 try:
     config.update(check_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")))
     plan.check(config)
@@ -66,8 +64,12 @@ def train_config(wildcards):
     return plan.train_config(config, wildcards.experiment, wildcards.run, wildcards.seed).to_dict()
 
 
+def train_priority(wildcards):
+    return plan.train_priority(plan.train_config(config, wildcards.experiment, wildcards.run, wildcards.seed))
+
+
 def run_files(experiment, name):
-    return [f"results/runs/{experiment}/{run}/seed{seed}/{name}" for run, seed in plan.all_runs(config, experiment)]
+    return plan.run_paths(config, experiment, "results/runs/%s/{run}/seed{seed}/%s" % (experiment, name))
 
 
 def experiment_checkpoints(wildcards):
@@ -76,6 +78,15 @@ def experiment_checkpoints(wildcards):
 
 def experiment_histories(wildcards):
     return run_files(wildcards.experiment, "history.csv")
+
+
+def interpolation_endpoints(wildcards):
+    """The planned configs of one seed's solutions A and B, checked against their checkpoints."""
+    return {run: plan.train_config(config, "interpolation", run, wildcards.seed).to_dict() for run in ("A", "B")}
+
+
+def sensitivity_planned(wildcards):
+    return plan.train_config(config, "sensitivity", wildcards.run, wildcards.seed).to_dict()
 
 
 def planned_configs(wildcards):

@@ -3,10 +3,6 @@
 from genlab.experiments import corruption as exp5
 
 
-def corruption_run_specs():
-    return [exp5.run_spec(config["corruption"], run) for run, seed in plan.all_runs(config, "corruption")]
-
-
 # One row per run and seed: corruption, label noise, epochs and steps to fit, final metrics.
 rule corruption_summary:
     input:
@@ -14,7 +10,7 @@ rule corruption_summary:
     output:
         report("results/corruption/summary.csv", caption="../report/corruption_table.rst", category="Tables"),
     params:
-        run_specs=corruption_run_specs(),
+        run_specs=exp5.run_specs(config),
         fit_threshold=config["corruption"]["fit_threshold"],
         provenance=PROVENANCE["corruption"]["digest"],
     log:
@@ -37,7 +33,7 @@ rule plot_corruption:
         test_error=report(exp5.FIGURES["test_error"], caption="../report/corruption.rst", category="5 Corruption"),
         memorization=report(exp5.FIGURES["memorization"], caption="../report/corruption.rst", category="5 Corruption"),
     params:
-        run_specs=corruption_run_specs(),
+        run_specs=exp5.run_specs(config),
         provenance=PROVENANCE["corruption"]["digest"],
     log:
         "logs/plot/corruption.log",

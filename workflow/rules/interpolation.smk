@@ -3,14 +3,6 @@
 from genlab.experiments import interpolation as exp3
 
 
-def interpolation_planned_a(wildcards):
-    return plan.train_config(config, "interpolation", "A", wildcards.seed).to_dict()
-
-
-def interpolation_planned_b(wildcards):
-    return plan.train_config(config, "interpolation", "B", wildcards.seed).to_dict()
-
-
 # Loss and accuracy along theta(a) = (1-a) theta_A + a theta_B for one seed's two solutions.
 rule interpolate:
     input:
@@ -20,8 +12,7 @@ rule interpolate:
     output:
         "results/interpolation/seed{seed}.csv",
     params:
-        planned_a=interpolation_planned_a,
-        planned_b=interpolation_planned_b,
+        planned=interpolation_endpoints,
         alphas=exp3.alphas(config),
         eval_train_size=config["interpolation"]["alpha_eval_train_size"],
         eval_test_size=config["interpolation"]["alpha_eval_test_size"],

@@ -1,14 +1,6 @@
 # Experiment 4, sensitivity across batch sizes: genlab.experiments.sensitivity.
 
 
-def sensitivity_planned(wildcards):
-    return plan.train_config(config, "sensitivity", wildcards.run, wildcards.seed).to_dict()
-
-
-def sensitivity_tables():
-    return [f"results/sensitivity/{run}/seed{seed}.csv" for run, seed in plan.all_runs(config, "sensitivity")]
-
-
 # Mean Jacobian norm of one experiment-4 checkpoint over the first n_points test images.
 rule sensitivity_measure:
     input:
@@ -32,7 +24,7 @@ rule sensitivity_measure:
 # All experiment-4 runs in one table: batch size, sensitivity and the four final metrics.
 rule sensitivity_summary:
     input:
-        sensitivity_tables(),
+        plan.run_paths(config, "sensitivity", "results/sensitivity/{run}/seed{seed}.csv"),
     output:
         report("results/sensitivity/summary.csv", caption="../report/sensitivity_table.rst", category="Tables"),
     params:

@@ -10,6 +10,8 @@ rule train:
         data=FINGERPRINT,
         resume_dir="results/resume",
     threads: config["train_threads"]
+    # The longest trainings start first, so no long job runs alone at the end while cores idle.
+    priority: train_priority
     log:
         "logs/train/{experiment}/{run}/seed{seed}.log",
     conda:

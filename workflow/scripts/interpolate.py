@@ -5,8 +5,8 @@ with job(snakemake):
     interpolation_job(
         snakemake.input.a,
         snakemake.input.b,
-        planned_a=snakemake.params.planned_a,
-        planned_b=snakemake.params.planned_b,
+        planned_a=snakemake.params.planned["A"],
+        planned_b=snakemake.params.planned["B"],
         subset_path=snakemake.input.subset,
         data_root=snakemake.config["data_root"],
         out=snakemake.output[0],

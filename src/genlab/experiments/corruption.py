@@ -91,6 +91,11 @@ def all_runs(config: dict) -> list[tuple[str, int]]:
     return [(run, seed) for run in run_names(config[NAME]) for seed in config["seeds"]]
 
 
+def run_specs(config: dict) -> list[dict]:
+    """run_spec of every run and seed, in plan order (the order of the history files)."""
+    return [run_spec(config[NAME], run) for run, seed in all_runs(config)]
+
+
 def check(config: dict) -> None:
     """The cross-key rules the schema cannot state; one-line GenlabError naming the key."""
     section = config[NAME]

@@ -1,0 +1,230 @@
+"""The measure steps of the workflow: config checks, per-checkpoint jobs, the tidy table, on tiny real checkpoints."""
+
+import copy
+import csv
+
+import pytest
+import torch
+import yaml
+
+from genlab import plan
+from genlab.checkpoint import load_checkpoint
+from genlab.config import check_config, load_schema
+from genlab.data import subset_job
+from genlab.errors import GenlabError
+from genlab.experiments.sensitivity import sensitivity_job
+from genlab.fingerprint import data_fingerprint
+from genlab.jobs import metrics_job, train_job
+from genlab.measures import jobs as mj
+from genlab.measures.suite import measure_suffix
+from workflow_runner import REPO, TINY
+
+SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
+CHUNK = 64  # tiny.yaml's eval_batch_size: training evaluated in chunks of 64, so must the landscape
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: extra intra-op threads only contend with other jobs on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def load(*files, **overrides) -> dict:
+    merged = {}
+    for path in files:
+        merged.update(yaml.safe_load(open(path)) or {})
+    merged.update(overrides)
+    return check_config(merged, SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory, mnist_root):
+    """tiny.yaml's experiment-4 subset and two of its checkpoints (batch 16 and batch 64, seed 0)."""
+    work = tmp_path_factory.mktemp("measures")
+    config = load(REPO / "config.yaml", TINY, data_root=str(mnist_root))
+    fingerprint = data_fingerprint(mnist_root)
+    name = plan.subset_name("sensitivity", "batch16")
+    subset = work / f"{name}.pt"
+    subset_job(str(subset), str(mnist_root), plan.subsets(config)[name], fingerprint)
+    checkpoints, planned = {}, {}
+    for run in ("batch16", "batch64"):
+        cfg = plan.train_config(config, "sensitivity", run, 0).to_dict()
+        path = work / run / "checkpoint.pt"
+        train_job(cfg, str(subset), str(mnist_root), str(path), str(work / run / "history.csv"), str(work / "resume"),
+                  fingerprint, threads=1, device="cpu", eval_batch_size=CHUNK)
+        checkpoints[run], planned[run] = path, cfg
+    return dict(work=work, config=config, fingerprint=fingerprint, subset=subset, checkpoints=checkpoints, planned=planned,
+                root=mnist_root)
+
+
+def measure(study, run="batch16", checkpoint=None, out=None):
+    return mj.measure_job(
+        str(checkpoint or study["checkpoints"][run]), study["planned"][run], str(study["subset"]), str(study["root"]),
+        str(out or study["work"] / f"measures_{run}.csv"), mj.spec(study["config"]), study["config"]["measures"]["n_points"],
+        study["config"]["measures"]["seed"], study["fingerprint"], threads=1, device="cpu", chunk_size=CHUNK,
+    )
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_measure_job_writes_the_tidy_table(study):
+    out = study["work"] / "measures_batch16.csv"
+    measure(study, out=out)
+    table = rows(out)
+    assert list(table[0]) == mj.MEASURE_COLUMNS
+    assert [r["measure"] for r in table] == [
+        "hessian_eig1", "hessian_eig_min", "hessian_trace", "hessian_trace_layer0", "hessian_trace_layer3",
+        "keskar_0.001", "keskar_0.0005", "average_sharpness_0.001", "average_sharpness_0.01",
+    ]
+    assert {(r["experiment"], r["run"], r["seed"], r["n_points"]) for r in table} == {("sensitivity", "batch16", "0", "20")}
+    by = {r["measure"]: r for r in table}
+    assert float(by["hessian_eig1"]["value"]) >= float(by["hessian_eig_min"]["value"])
+    assert by["hessian_eig1"]["steps"] == "5" and by["keskar_0.001"]["steps"] in {"1", "2", "3"}
+    assert float(by["keskar_0.001"]["value"]) >= 0 and by["average_sharpness_0.01"]["std_error"] != ""
+    first = out.read_bytes()
+    measure(study, out=out)
+    assert out.read_bytes() == first, "a rerun must write the same bytes"
+
+
+def test_a_checkpoint_of_another_run_is_refused_in_one_line(study):
+    with pytest.raises(GenlabError) as error:
+        measure(study, "batch16", checkpoint=study["checkpoints"]["batch64"], out=study["work"] / "refused.csv")
+    message = str(error.value)
+    assert "not the run planned" in message and "batch_size=64 (planned 16)" in message and "\n" not in message
+    assert not (study["work"] / "refused.csv").exists()
+
+
+def test_landscape_origin_is_the_checkpoint_loss_exactly(study):
+    cfg = study["planned"]["batch16"]
+    out_1d, out_2d = study["work"] / "l_1d.csv", study["work"] / "l_2d.csv"
+    # The evaluation sets the training job measured its final metrics on: the whole subset, the first 50 test images.
+    mj.landscape_job(
+        str(study["checkpoints"]["batch16"]), cfg, str(study["subset"]), str(study["root"]), str(out_1d), str(out_2d),
+        points_1d=5, points_2d=3, eval_train_size=cfg["eval_train_size"], eval_test_size=cfg["eval_test_size"],
+        direction_seed=7, fingerprint=study["fingerprint"], threads=1, device="cpu", chunk_size=CHUNK,
+    )
+    final = load_checkpoint(study["checkpoints"]["batch16"])["metrics"]
+    curve, grid = rows(out_1d), rows(out_2d)
+    assert list(curve[0]) == mj.LANDSCAPE_1D_COLUMNS and list(grid[0]) == mj.LANDSCAPE_2D_COLUMNS
+    assert [float(r["t"]) for r in curve] == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    assert [(float(r["t1"]), float(r["t2"])) for r in grid] == [(a, b) for a in (-1.0, 0.0, 1.0) for b in (-1.0, 0.0, 1.0)]
+    assert {r["direction_seed"] for r in curve} == {"7"} and {(r["direction_seed_1"], r["direction_seed_2"]) for r in grid} == {("7", "8")}
+    for point in (curve[2], grid[4]):
+        for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy"):
+            assert float(point[key]) == final[key], key
+    assert float(curve[0]["train_loss"]) != final["train_loss"]
+
+
+def test_measures_table_adds_sensitivity_and_is_byte_identical(study):
+    work = study["work"]
+    measure(study, "batch64")
+    sens = {}
+    for run in ("batch16", "batch64"):
+        sens[run] = work / f"sens_{run}.csv"
+        sensitivity_job(str(study["checkpoints"][run]), study["planned"][run], str(study["root"]), str(sens[run]), 20,
+                        "softmax", study["fingerprint"], threads=1, device="cpu")
+    measures = [work / "measures_batch64.csv", work / "measures_batch16.csv"]
+    out = work / "all.csv"
+    mj.measures_table_job(measures, [sens["batch16"], sens["batch64"]], out)
+    table = rows(out)
+    assert list(table[0]) == mj.MEASURE_COLUMNS
+    assert [r["run"] for r in table] == ["batch64"] * 10 + ["batch16"] * 10  # input order of the runs, kept
+    assert [r["measure"] for r in table][9::10] == ["sensitivity", "sensitivity"]
+    assert table[9]["value"] == rows(sens["batch64"])[0]["sensitivity"] and table[9]["n_points"] == "20"
+    first = out.read_bytes()
+    mj.measures_table_job(measures, [sens["batch64"], sens["batch16"]], out)
+    assert out.read_bytes() == first
+    with pytest.raises(GenlabError, match="appears twice"):
+        mj.measures_table(measures + measures[:1])
+    # The ranking and figures read it: with two checkpoints every measure has a tau of +-1 (or NaN if tied).
+    metrics = work / "metrics.csv"
+    metrics_job([str(study["checkpoints"][r]) for r in ("batch16", "batch64")], [study["planned"][r] for r in ("batch16", "batch64")],
+                study["fingerprint"], str(metrics))
+    mj.plot_job("ranking", str(work / "ranking.csv"), table=str(out), metrics=[str(metrics)])
+    ranking = rows(work / "ranking.csv")
+    assert list(ranking[0]) == ["measure", "kendall_tau", "n_checkpoints"] and len(ranking) == 10
+    assert {r["n_checkpoints"] for r in ranking} == {"2"}
+
+
+def test_reference_quick_and_tiny_configs_pass():
+    for files in ([REPO / "config.yaml"], [REPO / "config.yaml", REPO / "presets/quick.yaml"], [REPO / "config.yaml", TINY]):
+        config = load(*files)
+        mj.check(config)
+    reference = load(REPO / "config.yaml")
+    assert reference["measures"] == load()["measures"], "config.yaml must equal the schema's defaults"
+    assert mj.spec(reference)["hessian"] == {"k": 3, "iters": 100, "probes": 100, "tol": 1e-6}
+    assert [e for e, _, _ in mj.measured_checkpoints(reference)][:1] == ["params_vs_gen"]
+    assert mj.landscape_checkpoints(reference) == [("interpolation", "A", 0), ("interpolation", "B", 0)]
+    assert list(mj.landscape_labels(reference)) == ["A (batch 1024)", "B (batch 64)"]
+    for eps in (1e-3, 5e-4, 0.01, 1e-5, 1):
+        assert mj.keskar_name(eps) == f"keskar_{measure_suffix(eps)}"
+    assert mj.grid(3) == [-1.0, 0.0, 1.0] and mj.grid(51)[25] == 0.0 and mj.grid(51)[0] == -1.0
+
+
+BAD = [
+    ({"keskar_eps": [1e-3, 0.0]}, "config key measures.keskar_eps: 0.0 must be a number > 0"),
+    ({"keskar_eps": [-1e-3]}, "config key measures.keskar_eps: -0.001 must be a number > 0"),
+    ({"n_points": 101}, "config key measures.n_points: 101 exceeds params_vs_gen.n_train (100)"),
+    ({"hessian": {"k": 0, "iters": 5, "probes": 2, "tol": 1e-6}}, "config key measures.hessian.k: 0 must be an integer >= 1"),
+    ({"hessian": {"k": 5, "iters": 5, "probes": 2, "tol": 1e-6}}, "config key measures.hessian.iters: 5 must be an integer >= 6"),
+    ({"hessian": {"k": 1, "iters": 5, "probes": 1, "tol": 1e-6}}, "config key measures.hessian.probes: 1 must be 0"),
+    ({"measures": ["hessian", "flatness"]}, "config key measures.measures: 'flatness' is not one of hessian, keskar, average_sharpness"),
+    ({"measures": ["keskar", "keskar"]}, "config key measures.measures: 'keskar' is listed twice"),
+    ({"experiments": ["sensitivity", "mnist"]}, "config key measures.experiments: 'mnist' is not one of random_labels"),
+    ({"average_sigma": [1e-3, 0.001]}, "config key measures.average_sigma: 0.001 is listed twice"),
+    ({"samples": 1}, "config key measures.samples: 1 must be an integer >= 2"),
+    ({"keskar_eps": []}, "config key measures.keskar_eps: empty, but measures.measures lists keskar"),
+    ({"landscape": {"runs": ["interp/A"]}}, "config key measures.landscape.runs: 'interp/A' names unknown experiment 'interp'"),
+    ({"landscape": {"runs": ["interpolation/C"]}}, "config key measures.landscape.runs: 'interpolation/C': interpolation has no run 'C'"),
+    ({"landscape": {"runs": ["interpolation"]}}, "config key measures.landscape.runs: 'interpolation' is not of the form experiment/run"),
+    ({"landscape": {"points_1d": 2}}, "config key measures.landscape.points_1d: 2 must be an integer >= 3"),
+    ({"landscape": {"points_2d": 1}}, "config key measures.landscape.points_2d: 1 must be an integer >= 3"),
+    ({"landscape": {"points_2d": 4}}, "config key measures.landscape.points_2d: 4 must be odd"),
+    ({"landscape": {"eval_train_size": 500}}, "config key measures.landscape.eval_train_size: 500 exceeds interpolation.n_train (100)"),
+]
+
+
+@pytest.mark.parametrize("change, message", BAD, ids=[m.split(":")[0].split()[-1] + f"-{i}" for i, (_, m) in enumerate(BAD)])
+def test_each_bad_measures_key_is_one_line_naming_it(change, message):
+    config = load(REPO / "config.yaml", TINY)
+    config = copy.deepcopy(config)
+    for key, value in change.items():
+        if isinstance(value, dict):
+            config["measures"][key].update(value)
+        else:
+            config["measures"][key] = value
+    with pytest.raises(GenlabError) as error:
+        mj.check(config)
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+def test_the_schema_names_a_bad_measures_key_too():
+    with pytest.raises(GenlabError, match=r"config key measures.keskar_eps.0: 0 must be > 0"):
+        load(REPO / "config.yaml", measures={"keskar_eps": [0]})
+    with pytest.raises(GenlabError, match=r"unknown config key measures.hessian.top"):
+        load(REPO / "config.yaml", measures={"hessian": {"top": 3}})
+    with pytest.raises(GenlabError, match=r"config key measures.hessian.k: 0 must be > 0"):
+        load(REPO / "config.yaml", measures={"hessian": {"k": 0}})
+
+
+def test_targets_follow_the_config():
+    reference = load(REPO / "config.yaml")
+    assert mj.outputs(reference) == [
+        "results/measures/all.csv", "results/measures/ranking.csv", "image/Measures_vs_generalization.png",
+        "image/Sharpness_vs_batch_size.png", "image/Flatness_landscape_1d.png", "image/Flatness_landscape_2d.png",
+    ]
+    assert len(mj.measure_tables(reference)) == 10 + 2 + 6 + 9 and len(mj.sensitivity_tables(reference)) == 6
+    assert mj.metrics_tables(reference) == [f"results/metrics/{e}.csv" for e in ("params_vs_gen", "interpolation", "sensitivity", "corruption")]
+    assert mj.landscape_curves(reference, "2d") == {"A (batch 1024)": ["results/landscape/interpolation/A/seed0_2d.csv"],
+                                                    "B (batch 64)": ["results/landscape/interpolation/B/seed0_2d.csv"]}
+    assert mj.sharpness_options(reference) == {"keskar_measure": "keskar_0.001"}
+    no_landscape = load(REPO / "config.yaml", measures={"landscape": {"runs": []}, "experiments": ["params_vs_gen"]})
+    assert mj.outputs(no_landscape) == [mj.TABLE, mj.RANKING, mj.FIGURES["vs_generalization"]]
+    assert mj.sensitivity_tables(no_landscape) == []
+    assert mj.outputs(load(REPO / "config.yaml", measures={"measures": [], "landscape": {"runs": []}})) == []

@@ -1,0 +1,21 @@
+from genlab.measures.jobs import landscape_job
+from genlab.scripting import job
+
+with job(snakemake):
+    landscape_job(
+        snakemake.input.checkpoint,
+        planned=snakemake.params.planned,
+        subset_path=snakemake.input.subset,
+        data_root=snakemake.config["data_root"],
+        out_1d=snakemake.output.curve,
+        out_2d=snakemake.output.grid,
+        points_1d=snakemake.params.points_1d,
+        points_2d=snakemake.params.points_2d,
+        eval_train_size=snakemake.params.eval_train_size,
+        eval_test_size=snakemake.params.eval_test_size,
+        direction_seed=snakemake.params.direction_seed,
+        fingerprint=snakemake.params.data,
+        threads=snakemake.threads,
+        device=snakemake.config["device"],
+        chunk_size=snakemake.config["eval_batch_size"],
+    )

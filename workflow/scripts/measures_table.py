@@ -1,0 +1,5 @@
+from genlab.measures.jobs import measures_table_job
+from genlab.scripting import job
+
+with job(snakemake):
+    measures_table_job(list(snakemake.input.measures), list(snakemake.input.sensitivity), snakemake.output[0])

@@ -1,0 +1,12 @@
+# One script for the ranking table and the four measure figures: params.kind says which.
+from genlab.measures.jobs import plot_job
+from genlab.scripting import job
+
+with job(snakemake):
+    plot_job(
+        snakemake.params.kind,
+        snakemake.output[0],
+        table=snakemake.input.get("table"),
+        metrics=list(snakemake.input.get("metrics", [])),
+        **snakemake.params.options,
+    )
