@@ -1,6 +1,7 @@
 """End to end: the real Snakemake, real torch, real files, on synthetic MNIST."""
 
 import csv
+import json
 import os
 
 import pytest
@@ -18,6 +19,7 @@ def built(tmp_path_factory):
     work = tmp_path_factory.mktemp("work")
     result = snakemake(work, data_root=root)
     assert result.returncode == 0, result.stderr[-4000:]
+    assert "genlab: claims (results/claims.csv): " in result.stderr, "a run ends with the claims summary"
     return work, root
 
 
@@ -41,6 +43,19 @@ def test_every_figure_and_table_is_built(built):
     assert [int(r["batch_size"]) for r in summary] == [16, 64]
     assert all(float(r["sensitivity"]) > 0 for r in summary)
     assert not list((work / "results/resume").glob("*")), "resume states must be gone once runs finish"
+    corruption = _csv(work / "results/corruption/summary.csv")
+    assert [(r["corruption"], float(r["label_noise"])) for r in corruption] == [
+        ("labels", 0.0), ("labels", 0.5), ("labels", 1.0), ("shuffled_pixels", 0.0), ("gaussian", 0.0),
+    ]
+    noisy = _csv(work / "results/runs/corruption/noise0p5/seed0/history.csv")
+    assert {"step", "clean_train_accuracy", "corrupted_train_accuracy"} <= set(noisy[0])
+    measures = _csv(work / "results/measures/all.csv")
+    assert {"hessian_eig1", "hessian_trace", "sensitivity"} <= {r["measure"] for r in measures}
+    claims = _csv(work / "results/claims.csv")
+    assert list(claims[0]) == ["experiment", "claim", "held", "evidence"]
+    assert {r["experiment"] for r in claims} >= {"random_labels", "interpolation", "sensitivity", "corruption"}
+    provenance = json.loads((work / "results/provenance/sensitivity.json").read_text())
+    assert len(provenance["runs"]) == 2 and provenance["digest"]
 
 
 def test_rerun_with_nothing_changed_does_nothing(built):
@@ -75,9 +90,12 @@ def test_changing_one_hyperparameter_reruns_only_affected_jobs(built, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = rules_run(result.stdout + result.stderr)
     assert sorted(set(jobs)) == [
-        "all", "effective_config", "metrics", "plot_sensitivity", "provenance", "sensitivity_measure", "sensitivity_summary", "train",
+        "all", "claims", "effective_config", "measure", "measures_ranking", "measures_table", "metrics",
+        "plot_measures_vs_generalization", "plot_sensitivity", "plot_sharpness_vs_batch_size", "provenance",
+        "sensitivity_measure", "sensitivity_summary", "train",
     ]
-    assert jobs.count("train") == 2 and jobs.count("metrics") == 1 and jobs.count("provenance") == 1
+    # Only experiment 4's two networks retrain and are measured again; nothing else of the study.
+    assert jobs.count("train") == 2 and jobs.count("measure") == 2 and jobs.count("metrics") == 1 and jobs.count("provenance") == 1
 
 
 def test_runtime_settings_rerun_nothing(built, tmp_path):

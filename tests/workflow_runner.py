@@ -21,6 +21,10 @@ FIGURES = [
     "image/Corruption_time_to_fit.png",
     "image/Corruption_test_error.png",
     "image/Corruption_memorization.png",
+    "image/Sharpness_vs_batch_size.png",
+    "image/Flatness_landscape_1d.png",
+    "image/Flatness_landscape_2d.png",
+    "image/Measures_vs_generalization.png",
 ]
 
 

@@ -71,6 +71,9 @@ def _read(paths: PathLike | Sequence[PathLike], columns: Sequence[str]) -> pd.Da
     return pd.concat(frames, ignore_index=True)
 
 
+PER_LAYER_PREFIX = "hessian_trace_layer"
+
+
 def _joined(measures_csv, metrics_csvs) -> pd.DataFrame:
     """Measure rows with the run's gap (and batch_size when the metrics have it)."""
     measures = _read(measures_csv, MEASURE_COLUMNS)
@@ -86,7 +89,10 @@ def _joined(measures_csv, metrics_csvs) -> pd.DataFrame:
     metrics = metrics.assign(gap=metrics["train_accuracy"] - metrics["test_accuracy"])
     keep = [*KEY, "gap"] + (["batch_size"] if "batch_size" in metrics.columns else [])
     joined = measures[MEASURE_COLUMNS].merge(metrics[keep], on=KEY, how="inner")
-    return joined[np.isfinite(joined["value"]) & np.isfinite(joined["gap"])]
+    # A per-layer trace ("layer3") names different layers in different architectures: it is
+    # kept in the table, but ranking it across all checkpoints would compare unlike things.
+    comparable = ~joined["measure"].str.startswith(PER_LAYER_PREFIX)
+    return joined[comparable & np.isfinite(joined["value"]) & np.isfinite(joined["gap"])]
 
 
 def _rank_key(row: dict) -> tuple:
