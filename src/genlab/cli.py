@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from . import plan
+from .measures import jobs as measures
 from .checkpoint import load_checkpoint
 from .config import check_config, load_schema
 from .errors import GenlabError
@@ -62,6 +63,8 @@ def check_config_files(paths: list[str], schema: Path = SCHEMA) -> dict:
     config = check_config(merged, load_schema(schema))
     plan.check(config)
     plan.check_against_data(config)
+    measures.check(config)
+    measures.check_against_data(config)
     return config
 
 

@@ -35,8 +35,9 @@ def train_config(config: dict, run: str, seed: int | str) -> TrainConfig:
     if run not in SOLUTIONS:
         raise unknown_run(NAME, run, run_names(config[NAME]))
     solution = config[NAME][SOLUTIONS[run]]
+    epochs = solution.get("epochs") or config[NAME]["epochs"]  # a small batch converges in fewer epochs
     return section_config(
-        config, NAME, run, seed, arch=ARCH, lr=float(solution["lr"]), batch_size=int(solution["batch_size"])
+        config, NAME, run, seed, arch=ARCH, lr=float(solution["lr"]), batch_size=int(solution["batch_size"]), epochs=int(epochs)
     )
 
 
