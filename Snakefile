@@ -56,9 +56,9 @@ localrules:
 
 # Every figure, table and provenance record of the study, the effective config and the claims.
 rule all:
+    default_target: True
     input:
         final_outputs(),
         "results/config.yaml",
         MEASURE_OUTPUTS,
         "results/claims.csv",
-    default_target: True

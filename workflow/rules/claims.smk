@@ -8,13 +8,15 @@ rule claims:
     input:
         **study_claims.input_paths(config),
     output:
-        report("results/claims.csv", caption="../report/claims.rst", category="0 Claims"),
-    params:
-        provenance=[record["digest"] for record in PROVENANCE.values()],
+        report(
+            "results/claims.csv", caption="../report/claims.rst", category="0 Claims"
+        ),
     log:
         "logs/claims.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        provenance=[record["digest"] for record in PROVENANCE.values()],
     script:
         "../scripts/claims.py"
 

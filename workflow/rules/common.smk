@@ -15,12 +15,19 @@ from genlab.provenance import report_mismatches
 
 put_first_on_pythonpath(SRC)
 try:
-    config.update(check_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")))
+    config.update(
+        check_config(
+            config,
+            load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"),
+        )
+    )
     plan.check(config)
     plan.check_against_data(config)
     check_device(config["device"])
     FINGERPRINT = data_fingerprint(config["data_root"])
-    PROVENANCE = {name: plan.provenance(config, name, FINGERPRINT) for name in plan.EXPERIMENTS}
+    PROVENANCE = {
+        name: plan.provenance(config, name, FINGERPRINT) for name in plan.EXPERIMENTS
+    }
     SUBSETS = plan.subsets(config)
 except GenlabError as error:
     sys.exit(f"genlab: error: {error}")
@@ -30,7 +37,9 @@ if "--report" in sys.argv:
     report_mismatches(PROVENANCE)
 
 RUN_DIR = "results/runs/{experiment}/{run}/seed{seed}"
-EFFECTIVE_CONFIG = {key: value for key, value in config.items() if key not in RUNTIME_KEYS}
+EFFECTIVE_CONFIG = {
+    key: value for key, value in config.items() if key not in RUNTIME_KEYS
+}
 
 
 wildcard_constraints:
@@ -45,11 +54,18 @@ def figures(experiment):
 
 
 def experiment_outputs(experiment):
-    return figures(experiment) + [f"results/metrics/{experiment}.csv", f"results/provenance/{experiment}.json"]
+    return figures(experiment) + [
+        f"results/metrics/{experiment}.csv",
+        f"results/provenance/{experiment}.json",
+    ]
 
 
 def final_outputs():
-    return [path for experiment in plan.EXPERIMENTS for path in experiment_outputs(experiment)]
+    return [
+        path
+        for experiment in plan.EXPERIMENTS
+        for path in experiment_outputs(experiment)
+    ]
 
 
 def subset_params(wildcards):
@@ -61,15 +77,21 @@ def subset_file(wildcards):
 
 
 def train_config(wildcards):
-    return plan.train_config(config, wildcards.experiment, wildcards.run, wildcards.seed).to_dict()
+    return plan.train_config(
+        config, wildcards.experiment, wildcards.run, wildcards.seed
+    ).to_dict()
 
 
 def train_priority(wildcards):
-    return plan.train_priority(plan.train_config(config, wildcards.experiment, wildcards.run, wildcards.seed))
+    return plan.train_priority(
+        plan.train_config(config, wildcards.experiment, wildcards.run, wildcards.seed)
+    )
 
 
 def run_files(experiment, name):
-    return plan.run_paths(config, experiment, "results/runs/%s/{run}/seed{seed}/%s" % (experiment, name))
+    return plan.run_paths(
+        config, experiment, "results/runs/%s/{run}/seed{seed}/%s" % (experiment, name)
+    )
 
 
 def experiment_checkpoints(wildcards):
@@ -82,11 +104,16 @@ def experiment_histories(wildcards):
 
 def interpolation_endpoints(wildcards):
     """The planned configs of one seed's solutions A and B, checked against their checkpoints."""
-    return {run: plan.train_config(config, "interpolation", run, wildcards.seed).to_dict() for run in ("A", "B")}
+    return {
+        run: plan.train_config(config, "interpolation", run, wildcards.seed).to_dict()
+        for run in ("A", "B")
+    }
 
 
 def sensitivity_planned(wildcards):
-    return plan.train_config(config, "sensitivity", wildcards.run, wildcards.seed).to_dict()
+    return plan.train_config(
+        config, "sensitivity", wildcards.run, wildcards.seed
+    ).to_dict()
 
 
 def planned_configs(wildcards):

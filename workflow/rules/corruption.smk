@@ -8,15 +8,19 @@ rule corruption_summary:
     input:
         histories=run_files("corruption", "history.csv"),
     output:
-        report("results/corruption/summary.csv", caption="../report/corruption_table.rst", category="Tables"),
-    params:
-        run_specs=exp5.run_specs(config),
-        fit_threshold=config["corruption"]["fit_threshold"],
-        provenance=PROVENANCE["corruption"]["digest"],
+        report(
+            "results/corruption/summary.csv",
+            caption="../report/corruption_table.rst",
+            category="Tables",
+        ),
     log:
         "logs/corruption_summary.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        run_specs=exp5.run_specs(config),
+        fit_threshold=config["corruption"]["fit_threshold"],
+        provenance=PROVENANCE["corruption"]["digest"],
     script:
         "../scripts/corruption_summary.py"
 
@@ -28,17 +32,33 @@ rule plot_corruption:
         summary=rules.corruption_summary.output[0],
         provenance="results/provenance/corruption.json",
     output:
-        learning_curves=report(exp5.FIGURES["learning_curves"], caption="../report/corruption.rst", category="5 Corruption"),
-        time_to_fit=report(exp5.FIGURES["time_to_fit"], caption="../report/corruption.rst", category="5 Corruption"),
-        test_error=report(exp5.FIGURES["test_error"], caption="../report/corruption.rst", category="5 Corruption"),
-        memorization=report(exp5.FIGURES["memorization"], caption="../report/corruption.rst", category="5 Corruption"),
-    params:
-        run_specs=exp5.run_specs(config),
-        provenance=PROVENANCE["corruption"]["digest"],
+        learning_curves=report(
+            exp5.FIGURES["learning_curves"],
+            caption="../report/corruption.rst",
+            category="5 Corruption",
+        ),
+        time_to_fit=report(
+            exp5.FIGURES["time_to_fit"],
+            caption="../report/corruption.rst",
+            category="5 Corruption",
+        ),
+        test_error=report(
+            exp5.FIGURES["test_error"],
+            caption="../report/corruption.rst",
+            category="5 Corruption",
+        ),
+        memorization=report(
+            exp5.FIGURES["memorization"],
+            caption="../report/corruption.rst",
+            category="5 Corruption",
+        ),
     log:
         "logs/plot/corruption.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        run_specs=exp5.run_specs(config),
+        provenance=PROVENANCE["corruption"]["digest"],
     script:
         "../scripts/plot_corruption.py"
 

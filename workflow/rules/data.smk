@@ -4,12 +4,12 @@
 rule subset:
     output:
         "results/subsets/{subset}.pt",
-    params:
-        subset=subset_params,
-        data=FINGERPRINT,
     log:
         "logs/subset/{subset}.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        subset=subset_params,
+        data=FINGERPRINT,
     script:
         "../scripts/subset.py"

@@ -11,17 +11,17 @@ rule interpolate:
         subset="results/subsets/interpolation.pt",
     output:
         "results/interpolation/seed{seed}.csv",
+    log:
+        "logs/interpolate/seed{seed}.log",
+    conda:
+        "../../envs/genlab.yaml"
+    threads: config["train_threads"]
     params:
         planned=interpolation_endpoints,
         alphas=exp3.alphas(config),
         eval_train_size=config["interpolation"]["alpha_eval_train_size"],
         eval_test_size=config["interpolation"]["alpha_eval_test_size"],
         data=FINGERPRINT,
-    threads: config["train_threads"]
-    log:
-        "logs/interpolate/seed{seed}.log",
-    conda:
-        "../../envs/genlab.yaml"
     script:
         "../scripts/interpolate.py"
 
@@ -32,13 +32,17 @@ rule plot_interpolation:
         curves=expand("results/interpolation/seed{seed}.csv", seed=config["seeds"]),
         provenance="results/provenance/interpolation.json",
     output:
-        report(figures("interpolation")[0], caption="../report/interpolation.rst", category="3 Interpolation"),
-    params:
-        provenance=PROVENANCE["interpolation"]["digest"],
+        report(
+            figures("interpolation")[0],
+            caption="../report/interpolation.rst",
+            category="3 Interpolation",
+        ),
     log:
         "logs/plot/interpolation.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        provenance=PROVENANCE["interpolation"]["digest"],
     script:
         "../scripts/plot_interpolation.py"
 

@@ -10,8 +10,13 @@ except GenlabError as error:
 
 # What the config asks for; paths and labels come from genlab.measures.jobs (tested there).
 MEASURE_OUTPUTS = measures_jobs.outputs(config)
-MEASURES_PROVENANCE = [PROVENANCE[e]["digest"] for e in measures_jobs.measured_experiments(config)]
-LANDSCAPE_PROVENANCE = [PROVENANCE[e]["digest"] for e in dict.fromkeys(e for e, _, _ in measures_jobs.landscape_checkpoints(config))]
+MEASURES_PROVENANCE = [
+    PROVENANCE[e]["digest"] for e in measures_jobs.measured_experiments(config)
+]
+LANDSCAPE_PROVENANCE = [
+    PROVENANCE[e]["digest"]
+    for e in dict.fromkeys(e for e, _, _ in measures_jobs.landscape_checkpoints(config))
+]
 
 
 # Every requested measure of one checkpoint, on the first n_points images of its own training subset.
@@ -21,6 +26,11 @@ rule measure:
         subset=subset_file,
     output:
         "results/measures/{experiment}/{run}/seed{seed}.csv",
+    log:
+        "logs/measure/{experiment}/{run}/seed{seed}.log",
+    conda:
+        "../../envs/genlab.yaml"
+    threads: config["train_threads"]
     params:
         planned=train_config,
         spec=measures_jobs.spec(config),
@@ -28,11 +38,6 @@ rule measure:
         seed=config["measures"]["seed"],
         data=FINGERPRINT,
         provenance=provenance_digest,
-    threads: config["train_threads"]
-    log:
-        "logs/measure/{experiment}/{run}/seed{seed}.log",
-    conda:
-        "../../envs/genlab.yaml"
     script:
         "../scripts/measure.py"
 
@@ -45,6 +50,11 @@ rule landscape:
     output:
         curve="results/landscape/{experiment}/{run}/seed{seed}_1d.csv",
         grid="results/landscape/{experiment}/{run}/seed{seed}_2d.csv",
+    log:
+        "logs/landscape/{experiment}/{run}/seed{seed}.log",
+    conda:
+        "../../envs/genlab.yaml"
+    threads: config["train_threads"]
     params:
         planned=train_config,
         points_1d=config["measures"]["landscape"]["points_1d"],
@@ -54,11 +64,6 @@ rule landscape:
         direction_seed=config["measures"]["landscape"]["seed"],
         data=FINGERPRINT,
         provenance=provenance_digest,
-    threads: config["train_threads"]
-    log:
-        "logs/landscape/{experiment}/{run}/seed{seed}.log",
-    conda:
-        "../../envs/genlab.yaml"
     script:
         "../scripts/landscape.py"
 
@@ -69,13 +74,17 @@ rule measures_table:
         measures=measures_jobs.measure_tables(config),
         sensitivity=measures_jobs.sensitivity_tables(config),
     output:
-        report(measures_jobs.TABLE, caption="../report/measures_table.rst", category="Tables"),
-    params:
-        provenance=MEASURES_PROVENANCE,
+        report(
+            measures_jobs.TABLE,
+            caption="../report/measures_table.rst",
+            category="Tables",
+        ),
     log:
         "logs/measures_table/all.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        provenance=MEASURES_PROVENANCE,
     script:
         "../scripts/measures_table.py"
 
@@ -86,15 +95,19 @@ rule measures_ranking:
         table=measures_jobs.TABLE,
         metrics=measures_jobs.metrics_tables(config),
     output:
-        report(measures_jobs.RANKING, caption="../report/measures_ranking.rst", category="Tables"),
-    params:
-        kind="ranking",
-        options={},
-        provenance=MEASURES_PROVENANCE,
+        report(
+            measures_jobs.RANKING,
+            caption="../report/measures_ranking.rst",
+            category="Tables",
+        ),
     log:
         "logs/measures_ranking/ranking.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        kind="ranking",
+        options={},
+        provenance=MEASURES_PROVENANCE,
     script:
         "../scripts/plot_measures.py"
 
@@ -105,15 +118,19 @@ rule plot_measures_vs_generalization:
         table=measures_jobs.TABLE,
         metrics=measures_jobs.metrics_tables(config),
     output:
-        report(measures_jobs.FIGURES["vs_generalization"], caption="../report/measures.rst", category="6 Measures"),
-    params:
-        kind="vs_generalization",
-        options={},
-        provenance=MEASURES_PROVENANCE,
+        report(
+            measures_jobs.FIGURES["vs_generalization"],
+            caption="../report/measures.rst",
+            category="6 Measures",
+        ),
     log:
         "logs/plot_measures_vs_generalization/Measures_vs_generalization.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        kind="vs_generalization",
+        options={},
+        provenance=MEASURES_PROVENANCE,
     script:
         "../scripts/plot_measures.py"
 
@@ -124,15 +141,19 @@ rule plot_sharpness_vs_batch_size:
         table=measures_jobs.TABLE,
         metrics=measures_jobs.metrics_tables(config),
     output:
-        report(measures_jobs.FIGURES["sharpness_vs_batch_size"], caption="../report/measures_sharpness.rst", category="6 Measures"),
-    params:
-        kind="sharpness_vs_batch_size",
-        options=measures_jobs.sharpness_options(config),
-        provenance=MEASURES_PROVENANCE,
+        report(
+            measures_jobs.FIGURES["sharpness_vs_batch_size"],
+            caption="../report/measures_sharpness.rst",
+            category="6 Measures",
+        ),
     log:
         "logs/plot_sharpness_vs_batch_size/Sharpness_vs_batch_size.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        kind="sharpness_vs_batch_size",
+        options=measures_jobs.sharpness_options(config),
+        provenance=MEASURES_PROVENANCE,
     script:
         "../scripts/plot_measures.py"
 
@@ -142,15 +163,19 @@ rule plot_landscape_1d:
     input:
         curves=measures_jobs.landscape_tables(config, "1d"),
     output:
-        report(measures_jobs.FIGURES["landscape_1d"], caption="../report/measures_landscape.rst", category="6 Measures"),
-    params:
-        kind="landscape_1d",
-        options={"curves": measures_jobs.landscape_curves(config, "1d")},
-        provenance=LANDSCAPE_PROVENANCE,
+        report(
+            measures_jobs.FIGURES["landscape_1d"],
+            caption="../report/measures_landscape.rst",
+            category="6 Measures",
+        ),
     log:
         "logs/plot_landscape_1d/Flatness_landscape_1d.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        kind="landscape_1d",
+        options={"curves": measures_jobs.landscape_curves(config, "1d")},
+        provenance=LANDSCAPE_PROVENANCE,
     script:
         "../scripts/plot_measures.py"
 
@@ -160,15 +185,19 @@ rule plot_landscape_2d:
     input:
         grids=measures_jobs.landscape_tables(config, "2d"),
     output:
-        report(measures_jobs.FIGURES["landscape_2d"], caption="../report/measures_landscape.rst", category="6 Measures"),
-    params:
-        kind="landscape_2d",
-        options={"curves": measures_jobs.landscape_curves(config, "2d")},
-        provenance=LANDSCAPE_PROVENANCE,
+        report(
+            measures_jobs.FIGURES["landscape_2d"],
+            caption="../report/measures_landscape.rst",
+            category="6 Measures",
+        ),
     log:
         "logs/plot_landscape_2d/Flatness_landscape_2d.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        kind="landscape_2d",
+        options={"curves": measures_jobs.landscape_curves(config, "2d")},
+        provenance=LANDSCAPE_PROVENANCE,
     script:
         "../scripts/plot_measures.py"
 

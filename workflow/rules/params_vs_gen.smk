@@ -7,14 +7,22 @@ rule plot_params_vs_gen:
         metrics="results/metrics/params_vs_gen.csv",
         provenance="results/provenance/params_vs_gen.json",
     output:
-        loss=report(figures("params_vs_gen")[0], caption="../report/params_vs_gen.rst", category="2 Parameters"),
-        accuracy=report(figures("params_vs_gen")[1], caption="../report/params_vs_gen.rst", category="2 Parameters"),
-    params:
-        provenance=PROVENANCE["params_vs_gen"]["digest"],
+        loss=report(
+            figures("params_vs_gen")[0],
+            caption="../report/params_vs_gen.rst",
+            category="2 Parameters",
+        ),
+        accuracy=report(
+            figures("params_vs_gen")[1],
+            caption="../report/params_vs_gen.rst",
+            category="2 Parameters",
+        ),
     log:
         "logs/plot/params_vs_gen.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        provenance=PROVENANCE["params_vs_gen"]["digest"],
     script:
         "../scripts/plot_params_vs_gen.py"
 

@@ -7,14 +7,22 @@ rule plot_random_labels:
         histories=run_files("random_labels", "history.csv"),
         provenance="results/provenance/random_labels.json",
     output:
-        loss=report(figures("random_labels")[0], caption="../report/random_labels.rst", category="1 Random labels"),
-        accuracy=report(figures("random_labels")[1], caption="../report/random_labels.rst", category="1 Random labels"),
-    params:
-        provenance=PROVENANCE["random_labels"]["digest"],
+        loss=report(
+            figures("random_labels")[0],
+            caption="../report/random_labels.rst",
+            category="1 Random labels",
+        ),
+        accuracy=report(
+            figures("random_labels")[1],
+            caption="../report/random_labels.rst",
+            category="1 Random labels",
+        ),
     log:
         "logs/plot/random_labels.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        provenance=PROVENANCE["random_labels"]["digest"],
     script:
         "../scripts/plot_random_labels.py"
 

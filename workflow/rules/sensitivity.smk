@@ -7,16 +7,16 @@ rule sensitivity_measure:
         checkpoint="results/runs/sensitivity/{run}/seed{seed}/checkpoint.pt",
     output:
         "results/sensitivity/{run}/seed{seed}.csv",
+    log:
+        "logs/sensitivity_measure/{run}/seed{seed}.log",
+    conda:
+        "../../envs/genlab.yaml"
+    threads: config["train_threads"]
     params:
         planned=sensitivity_planned,
         n_points=config["sensitivity"]["n_points"],
         output=config["sensitivity"]["output"],
         data=FINGERPRINT,
-    threads: config["train_threads"]
-    log:
-        "logs/sensitivity_measure/{run}/seed{seed}.log",
-    conda:
-        "../../envs/genlab.yaml"
     script:
         "../scripts/sensitivity.py"
 
@@ -24,16 +24,22 @@ rule sensitivity_measure:
 # All experiment-4 runs in one table: batch size, sensitivity and the four final metrics.
 rule sensitivity_summary:
     input:
-        plan.run_paths(config, "sensitivity", "results/sensitivity/{run}/seed{seed}.csv"),
+        plan.run_paths(
+            config, "sensitivity", "results/sensitivity/{run}/seed{seed}.csv"
+        ),
     output:
-        report("results/sensitivity/summary.csv", caption="../report/sensitivity_table.rst", category="Tables"),
-    params:
-        sort_by=["batch_size", "seed"],
-        provenance=PROVENANCE["sensitivity"]["digest"],
+        report(
+            "results/sensitivity/summary.csv",
+            caption="../report/sensitivity_table.rst",
+            category="Tables",
+        ),
     log:
         "logs/sensitivity_summary.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        sort_by=["batch_size", "seed"],
+        provenance=PROVENANCE["sensitivity"]["digest"],
     script:
         "../scripts/concat.py"
 
@@ -44,14 +50,22 @@ rule plot_sensitivity:
         summary=rules.sensitivity_summary.output[0],
         provenance="results/provenance/sensitivity.json",
     output:
-        accuracy=report(figures("sensitivity")[0], caption="../report/sensitivity.rst", category="4 Sensitivity"),
-        loss=report(figures("sensitivity")[1], caption="../report/sensitivity.rst", category="4 Sensitivity"),
-    params:
-        provenance=PROVENANCE["sensitivity"]["digest"],
+        accuracy=report(
+            figures("sensitivity")[0],
+            caption="../report/sensitivity.rst",
+            category="4 Sensitivity",
+        ),
+        loss=report(
+            figures("sensitivity")[1],
+            caption="../report/sensitivity.rst",
+            category="4 Sensitivity",
+        ),
     log:
         "logs/plot/sensitivity.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        provenance=PROVENANCE["sensitivity"]["digest"],
     script:
         "../scripts/plot_sensitivity.py"
 

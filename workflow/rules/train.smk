@@ -5,17 +5,17 @@ rule train:
     output:
         checkpoint=f"{RUN_DIR}/checkpoint.pt",
         history=f"{RUN_DIR}/history.csv",
+    log:
+        "logs/train/{experiment}/{run}/seed{seed}.log",
+    # The longest trainings start first, so no long job runs alone at the end while cores idle.
+    priority: train_priority
+    conda:
+        "../../envs/genlab.yaml"
+    threads: config["train_threads"]
     params:
         cfg=train_config,
         data=FINGERPRINT,
         resume_dir="results/resume",
-    threads: config["train_threads"]
-    # The longest trainings start first, so no long job runs alone at the end while cores idle.
-    priority: train_priority
-    log:
-        "logs/train/{experiment}/{run}/seed{seed}.log",
-    conda:
-        "../../envs/genlab.yaml"
     script:
         "../scripts/train.py"
 
@@ -26,14 +26,18 @@ rule metrics:
     input:
         checkpoints=experiment_checkpoints,
     output:
-        report("results/metrics/{experiment}.csv", caption="../report/metrics.rst", category="Tables"),
-    params:
-        planned=planned_configs,
-        data=FINGERPRINT,
+        report(
+            "results/metrics/{experiment}.csv",
+            caption="../report/metrics.rst",
+            category="Tables",
+        ),
     log:
         "logs/metrics/{experiment}.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        planned=planned_configs,
+        data=FINGERPRINT,
     script:
         "../scripts/metrics.py"
 
@@ -42,13 +46,17 @@ rule metrics:
 # the data fingerprint, and their digest (which every downstream rule takes as a parameter).
 rule provenance:
     output:
-        report("results/provenance/{experiment}.json", caption="../report/provenance.rst", category="Provenance"),
-    params:
-        record=provenance_record,
+        report(
+            "results/provenance/{experiment}.json",
+            caption="../report/provenance.rst",
+            category="Provenance",
+        ),
     log:
         "logs/provenance/{experiment}.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        record=provenance_record,
     script:
         "../scripts/provenance.py"
 
@@ -56,12 +64,16 @@ rule provenance:
 # The effective config of this run (config.yaml, presets and --config merged, defaults filled).
 rule effective_config:
     output:
-        report("results/config.yaml", caption="../report/config.rst", category="Provenance"),
-    params:
-        config=EFFECTIVE_CONFIG,
+        report(
+            "results/config.yaml",
+            caption="../report/config.rst",
+            category="Provenance",
+        ),
     log:
         "logs/effective_config.log",
     conda:
         "../../envs/genlab.yaml"
+    params:
+        config=EFFECTIVE_CONFIG,
     script:
         "../scripts/effective_config.py"
