@@ -560,6 +560,14 @@ def one_line_total(config: dict, cores: int) -> str:
     return total_line(summary, "cpu", prefix="genlab: estimated (coarse: the reference machine's CPU rates; `genlab estimate` measures this one):")
 
 
+def start_line(config: dict, cores: int | None) -> str:
+    """What the workflow prints when it starts; an estimate that fails says so instead of stopping the run."""
+    try:
+        return one_line_total(config, int(cores or 1))
+    except Exception as exc:  # noqa: BLE001 - an estimate must never stop a run
+        return f"genlab: no estimate ({type(exc).__name__}: {exc})"
+
+
 def table(rows: Sequence[dict], summary: dict) -> list[str]:
     lines = [f"{'experiment':<15}{'jobs':>5}  {'job time':>14}  {'longest job':>14}  {'critical path':>14}"]
     for name, s in summary["experiments"].items():

@@ -9,6 +9,7 @@ sys.path.insert(0, SRC)
 from genlab import experiments, plan
 from genlab.config import RUNTIME_KEYS, check_config, load_schema
 from genlab.errors import GenlabError
+from genlab.estimate import start_line as estimate_line
 from genlab.fingerprint import data_fingerprint
 from genlab.parsetime import check_device, fingerprint_warning, put_first_on_pythonpath
 from genlab.provenance import report_mismatches
@@ -37,6 +38,11 @@ if "--report" in sys.argv:
     report_mismatches(PROVENANCE)
 
 RUN_DIR = "results/runs/{experiment}/{run}/seed{seed}"
+
+
+onstart:
+    print(estimate_line(config, workflow.global_resources.get("_cores")), file=sys.stderr)
+
 EFFECTIVE_CONFIG = {
     key: value for key, value in config.items() if key not in RUNTIME_KEYS
 }
