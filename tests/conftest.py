@@ -16,6 +16,17 @@ def mnist_root(tmp_path_factory) -> Path:
     return write_mnist(tmp_path_factory.mktemp("mnist"))
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny tensors: extra intra-op threads only contend with other jobs on a busy machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def repo() -> Path:
     return REPO

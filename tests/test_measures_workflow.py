@@ -23,13 +23,7 @@ SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
 CHUNK = 64  # tiny.yaml's eval_batch_size: training evaluated in chunks of 64, so must the landscape
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: extra intra-op threads only contend with other jobs on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def load(*files, **overrides) -> dict:

@@ -12,13 +12,7 @@ from genlab.measures.sharpness import average_sharpness, box_ascent, keskar_shar
 from genlab.measures.suite import COLUMNS, MEASURE_KINDS, measure_suffix, run_measures
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: extra intra-op threads only contend with other jobs on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_net(dtype=torch.float32) -> nn.Sequential:
