@@ -343,3 +343,24 @@ def test_read_only_resume_folder_fails_before_training(tmp_path, mnist_root):
             train_job(cfg.to_dict(), "unused-subset.pt", str(mnist_root), str(tmp_path / "c.pt"), str(tmp_path / "h.csv"), str(resume), data_fingerprint(mnist_root))
     finally:
         subprocess.run(["umount", str(resume)])
+
+
+def test_a_job_refuses_another_checkout_s_package(tmp_path):
+    from genlab.scripting import check_code_identity
+
+    check_code_identity(REPO / "workflow" / "scripts")  # this workflow, this package: fine
+    other = tmp_path / "other-checkout"
+    (other / "src" / "genlab").mkdir(parents=True)
+    (other / "workflow" / "scripts").mkdir(parents=True)
+    with pytest.raises(GenlabError, match=r"^this job imported genlab from .*/src/genlab, not from its workflow's .*other-checkout/src/genlab; "):
+        check_code_identity(other / "workflow" / "scripts")
+
+
+def test_the_workflow_puts_its_own_package_first_for_jobs(monkeypatch):
+    import os
+
+    from genlab.parsetime import put_first_on_pythonpath
+
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere:/repo/src")
+    put_first_on_pythonpath("/repo/src")
+    assert os.environ["PYTHONPATH"].split(os.pathsep) == ["/repo/src", "/elsewhere"]
