@@ -8,6 +8,9 @@
 3. interpolation and sensitivity throughput
 4. peak RSS of a real training job (subprocess)
 5. workflow: no-op rerun and one-figure rebuild (tests/tiny.yaml on synthetic MNIST)
+6. flatness measure cost (bench/measures.py): Hessian-vector products/s, each measure kind at
+   config.yaml's reference settings (a reduced count timed, extrapolated linearly), and the
+   reference config's measure time as a fraction of its training time on this machine's rates
 
 Everything compared is measured in the same process, in rotation (A, B, C, A, B, C, ...),
 because other processes may share these CPUs and the load drifts; we report medians, and
@@ -47,12 +50,14 @@ from genlab.models import build_model  # noqa: E402
 from genlab.training import evaluate_splits, init_model, make_optimizer, train_epoch  # noqa: E402
 from mnist_files import write_mnist  # noqa: E402  (tests' synthetic MNIST writer; read only)
 from plain_loop import plain_evaluate, plain_train  # noqa: E402
+import measures as measure_cost  # noqa: E402  (bench/measures.py)
 import genlab.training  # noqa: E402
 
 CPU = torch.device("cpu")
 GENLAB_MICRO_BATCH = genlab.training.CPU_MICRO_BATCH  # genlab's own choice, restored after a variant
 TORCH_NAN_FILL = torch.utils.deterministic.fill_uninitialized_memory  # torch's default, before genlab sets it
 FIGURE = "image/Flatness_vs_gen_p1_inter.png"
+EVAL_BATCH_SIZE = 1000  # config.yaml's eval_batch_size: the chunk size of a job's evaluation passes
 
 # (arch, width, batch size, lr) as config.yaml trains them.
 CASES = [
@@ -129,7 +134,7 @@ def machine(args) -> dict:
 def load_data(data_root: str | None, n_train: int, n_test: int) -> tuple[Tensors, str]:
     """Real MNIST through genlab's own subset/tensor path when present, else random tensors."""
     if data_root and all(p.is_file() for p in raw_files(data_root)):
-        subset = make_subset(data_root, n_train, seed=0, random_labels=False)
+        subset = make_subset(data_root, {"n_train": n_train, "seed": 0, "random_labels": False})
         return load_tensors(data_root, subset, CPU, n_test=n_test), f"real MNIST from {data_root}"
     g = torch.Generator().manual_seed(0)
     x = torch.rand(n_train + n_test, 1, 28, 28, generator=g)
@@ -191,7 +196,7 @@ def genlab_runner(cfg: TrainConfig, threads: int, channels_last=False, adam: str
             torch.utils.deterministic.fill_uninitialized_memory = nan_fill
         genlab.training.CPU_MICRO_BATCH = micro or GENLAB_MICRO_BATCH
         return timed_epoch(lambda: train_epoch(model, optimizer, data, cfg, next(epochs)),
-                           lambda: evaluate_splits(model, eval_data, cfg.eval_batch_size, cfg.precision))
+                           lambda: evaluate_splits(model, eval_data, EVAL_BATCH_SIZE, cfg.precision))
 
     return run
 
@@ -377,14 +382,17 @@ import json, sys
 def hwm_kib():
     return int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1])
 cfg, root, tmp, threads, micro = json.loads(sys.argv[1])
-from genlab.data import write_subset
+from genlab.data import subset_job, subset_spec
+from genlab.fingerprint import data_fingerprint
 from genlab.jobs import train_job
 if micro:  # the bench variant: another slice size for large batches
     import genlab.training
     genlab.training.CPU_MICRO_BATCH = micro
 after_imports = hwm_kib()
-write_subset(f"{tmp}/subset.pt", root, cfg["n_train"], cfg["data_seed"], cfg["random_labels"])
-train_job(cfg, f"{tmp}/subset.pt", root, f"{tmp}/ckpt.pt", f"{tmp}/history.csv", f"{tmp}/resume", threads=threads, device="cpu")
+fingerprint = data_fingerprint(root)
+subset_job(f"{tmp}/subset.pt", root, subset_spec(cfg["n_train"], cfg["data_seed"], cfg["random_labels"]), fingerprint)
+train_job(cfg, f"{tmp}/subset.pt", root, f"{tmp}/ckpt.pt", f"{tmp}/history.csv", f"{tmp}/resume", fingerprint,
+          threads=threads, device="cpu")
 print(json.dumps([after_imports, hwm_kib()]))
 """
 
@@ -479,6 +487,91 @@ def bench_workflow(args, scratch: Path, tiny: bool) -> None:
     record("workflow", "import genlab.plots after genlab.plan", t_plots, "s")
 
 
+# ---------------------------------------------------------------- 6. flatness measure cost
+
+
+def _secs(s: float) -> str:
+    return f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s" if s < 10 else f"{s:.0f} s"
+
+
+def bench_measure_cost(args, data: Tensors, tiny: bool) -> None:
+    """Section 6 (issue 11): HVP rate, each measure kind's time at the reference settings, measures / training."""
+    from genlab.cli import check_config_files
+    from genlab.estimate import Timing, duration
+
+    genlab.training.CPU_MICRO_BATCH = GENLAB_MICRO_BATCH  # a section-1 variant may have left another
+    config = check_config_files([str(REPO / "config.yaml")])
+    ref = measure_cost.reference(config)
+    reduced = measure_cost.TINY if tiny else replace(measure_cost.FULL, repeats=min(args.repeats, measure_cost.FULL.repeats))
+    measured = {(a, w): measure_cost.time_arch(a, w, data, ref, reduced, args.threads) for a, w in measure_cost.ARCHS}
+    extra = {key: measure_cost.extrapolate(m, ref) for key, m in measured.items()}
+    rows = [r for r in results if r["section"] == "training" and r.get("loop") == "genlab"]
+    cals = measure_cost.step_calibrations(rows, {k: e["eval_s"] for k, e in extra.items()}, args.threads, ref["chunk"], tiny)
+    timing = Timing(cals)
+    n, land = reduced.n or ref["n_points"], 2 * (reduced.land_n or ref["land_train"])
+    land_ref = (ref["land_train"] or ref["n_points"]) + (ref["land_test"] or ref["n_points"])
+    print(f"\n6. Flatness measure cost ({args.threads} thread(s), as a workflow job with train_threads {args.threads};"
+          f" chunks of eval_batch_size {ref['chunk']}; untrained networks; median of {reduced.repeats})")
+    print(f"   reference (config.yaml measures): {ref['n_points']} points; hessian k {ref['k']}, iters {ref['iters']},"
+          f" probes {ref['probes']}; keskar {len(ref['keskar_eps'])} eps x {ref['keskar_steps']} steps;"
+          f" average sharpness {len(ref['average_sigma'])} sigmas x {ref['samples']} samples;"
+          f" landscape {ref['points_1d']} + {ref['points_2d']}^2 points on {ref['land_train']} + {ref['land_test']} images")
+    print("   EXTRAPOLATED: a reduced count of each kind is timed and scaled linearly to the reference counts"
+          + (f", and from {n} to {ref['n_points']} points and {land} to {land_ref} landscape images" if tiny else "")
+          + f"; Lanczos: + its reorthogonalisation (timed apart, quadratic in steps); Hutchinson: graph once + per probe,"
+          f" from {reduced.probes[0]} and {reduced.probes[1]} probes; Lanczos and ascent at their max steps (upper bounds)")
+    print(f"\n   6a. Hessian-vector products (genlab.measures.hessian.hvp over n points, chunk {ref['chunk']})")
+    head = f"   {'arch':<12}{'w':>3}{'params':>10}{'n':>6}{'ms/HVP':>10}{'HVP/s':>9}{'images/s':>10}"
+    print(head + "\n   " + "-" * (len(head) - 3))
+    for (arch, width), m in measured.items():
+        t = m["seconds"]["hvp"]
+        print(f"   {arch:<12}{width or '':>3}{m['params']:>10}{m['n']:>6}{t * 1e3:>10.1f}{1 / t:>9.2f}{m['n'] / t:>10.0f}")
+        record("measure_cost", f"{measure_cost.label(arch, width)} hvp", 1 / t, "HVP/s", arch=arch, width=width,
+               params=m["params"], n_points=m["n"], chunk=ref["chunk"], threads=args.threads, ms_per_hvp=t * 1e3,
+               images_s=m["n"] / t)
+    print("\n   6b. One checkpoint at the reference settings (measured: the reduced count timed, its seconds;"
+          " model: genlab.estimate's flatness formula on the same step and evaluation rates;"
+          " the evaluation rate is the landscape's, so landscape agrees by construction)")
+    head = (f"   {'arch':<12}{'w':>3}  {'kind':<18}{'measured':>18}{'s':>8}  {'per unit':<16}{'reference':<26}"
+            f"{'extrapolated':>13}{'model':>10}")
+    print(head + "\n   " + "-" * (len(head) - 3))
+    for (arch, width), e in extra.items():
+        model = measure_cost.model_per_checkpoint(arch, width, ref, timing)
+        for kind in ("lanczos", "hutchinson", "hessian", "keskar", "average_sharpness", "landscape"):
+            r = e["kinds"][kind]
+            unit = f"{_secs(r['unit_s'])}/{r['unit']}" if r["unit"] else ""
+            ms = model.get(kind)
+            print(f"   {arch:<12}{width or '':>3}  {kind:<18}{r['measured']:>18}{r['measured_s']:>8.2f}  {unit:<16}"
+                  f"{r['reference']:<26}{_secs(r['reference_s']):>13}{'-' if ms is None else _secs(ms):>10}")
+            record("measure_cost", f"{measure_cost.label(arch, width)} {kind}", r["reference_s"], "s", arch=arch,
+                   width=width, kind=kind, extrapolated=True, measured=r["measured"], measured_s=r["measured_s"],
+                   unit_s=r["unit_s"], per=r["unit"], reference=r["reference"], measured_n_points=measured[(arch, width)]["n"],
+                   scale_images=e["scale_land"] if kind == "landscape" else e["scale_n"], model_s=ms)
+    cost = measure_cost.reference_cost(config, ref, extra, timing)
+    sources = ", ".join(f"{measure_cost.label(c['arch'], c['width'])} {c['source']}" for c in cals)
+    exps = ", ".join(f"{e} {k}" for e, k in cost["per_experiment_checkpoints"].items())
+    print(f"\n   6c. Reference config (config.yaml): {cost['checkpoints']} measured checkpoints ({exps}),"
+          f" {len(cost['landscapes'])} landscapes ({', '.join(cost['landscapes'])})")
+    print("       per-checkpoint times of 6b; width_cnn widths between 2 and 20 interpolated linearly in forward FLOPs")
+    kinds = ", ".join(f"{k} {duration(s)}" for k, s in cost["by_kind_s"].items())
+    print(f"       measures: {kinds}; total {duration(cost['measures_s'])}"
+          f" (genlab.estimate's model: {duration(cost['model_measures_s'])})")
+    print(f"       training: {cost['training_runs']} runs, {duration(cost['training_s'])}"
+          f" (steps {duration(cost['training_steps_s'])} + evaluation {duration(cost['training_eval_s'])};"
+          f" genlab.estimate.estimate_runs; step rates: {sources}; evaluation: 6b's landscape rate)")
+    print(f"       measures / training = {cost['fraction']:.2f}   (genlab.estimate's model: {cost['model_fraction']:.2f};"
+          f" work only, no per-job fixed cost; one thread both sides; upper bounds both:"
+          f" measures at max steps{', runs that stop once they fit at max epochs' if cost['training_upper_bound'] else ''})")
+    record("measure_cost", "reference measures", cost["measures_s"], "s", extrapolated=True, checkpoints=cost["checkpoints"],
+           landscapes=cost["landscapes"], by_kind_s=cost["by_kind_s"], by_experiment_s=cost["by_experiment_s"],
+           model_s=cost["model_measures_s"], model_by_kind_s=cost["model_by_kind_s"])
+    record("measure_cost", "reference training", cost["training_s"], "s", runs=cost["training_runs"],
+           steps_s=cost["training_steps_s"], eval_s=cost["training_eval_s"], step_rates=sources,
+           upper_bound=cost["training_upper_bound"])
+    record("measure_cost", "reference measures / training", cost["fraction"], "fraction", extrapolated=True,
+           model_fraction=cost["model_fraction"], threads=args.threads)
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -517,6 +610,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="genlab-bench-") as scratch:
         timed(bench_rss, args, args.data_root, Path(scratch), args.tiny)
         timed(bench_workflow, args, Path(scratch), args.tiny)
+    timed(bench_measure_cost, args, data, args.tiny)
 
     print("\nVariants: speedup of genlab's loop with the change (same rotation; >1 helps)")
     by_variant: dict[str, list[str]] = {}
