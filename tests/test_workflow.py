@@ -20,6 +20,7 @@ def built(tmp_path_factory):
     result = snakemake(work, data_root=root)
     assert result.returncode == 0, result.stderr[-4000:]
     assert "genlab: claims (results/claims.csv): " in result.stderr, "a run ends with the claims summary"
+    assert "genlab: estimated (coarse" in result.stderr, "a run starts with its cost estimate"
     return work, root
 
 

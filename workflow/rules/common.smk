@@ -41,7 +41,7 @@ RUN_DIR = "results/runs/{experiment}/{run}/seed{seed}"
 
 
 onstart:
-    print(estimate_line(config, workflow.global_resources.get("_cores")), file=sys.stderr)
+    print(estimate_line(config, workflow.cores), file=sys.stderr)
 
 EFFECTIVE_CONFIG = {
     key: value for key, value in config.items() if key not in RUNTIME_KEYS
