@@ -168,10 +168,10 @@ class Study:
         n_tr, n_te = section.get("eval_train_size"), section.get("eval_test_size")
         return x[:n_tr], y[:n_tr], self.x_test[:n_te], self.y_test[:n_te]
 
-    def record(self, experiment, run, seed, arch, width, section, lr, batch_size, model, metrics):
+    def record(self, experiment, run, seed, arch, width, section, lr, batch_size, model, metrics, epochs=None):
         self.runs.append({"experiment": experiment, "run": run, "seed": seed, "arch": arch, "width": width,
-                          "n_train": section["n_train"], "lr": lr, "batch_size": batch_size, "epochs": section["epochs"],
-                          "n_params": n_params(model), **metrics})
+                          "n_train": section["n_train"], "lr": lr, "batch_size": batch_size,
+                          "epochs": epochs or section["epochs"], "n_params": n_params(model), **metrics})
 
     def random_labels(self):
         s = self.config["random_labels"]
@@ -248,11 +248,12 @@ class Study:
             states = {}
             for run, key in (("A", "solution_a"), ("B", "solution_b")):
                 lr, batch = s[key]["lr"], s[key]["batch_size"]
+                epochs = s[key].get("epochs") or s["epochs"]  # a solution may train for its own epochs
                 torch.manual_seed(seed)
                 model = deep_cnn()
-                train_run(model, x, y, lr, batch, s["epochs"], seed)
+                train_run(model, x, y, lr, batch, epochs, seed)
                 self.record("interpolation", run, seed, "deep_cnn", None, s, lr, batch, model,
-                            final_metrics(model, *sets, self.eval_batch))
+                            final_metrics(model, *sets, self.eval_batch), epochs)
                 states[run] = {k: v.clone() for k, v in model.state_dict().items()}
             model = deep_cnn()
             for alpha in alphas:
