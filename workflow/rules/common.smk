@@ -40,12 +40,14 @@ if "--report" in sys.argv:
 RUN_DIR = "results/runs/{experiment}/{run}/seed{seed}"
 
 
-onstart:
-    print(estimate_line(config, workflow.cores), file=sys.stderr)
-
 EFFECTIVE_CONFIG = {
     key: value for key, value in config.items() if key not in RUNTIME_KEYS
 }
+
+
+# The coarse cost of the planned jobs, printed once when a run (not a dry run) starts.
+onstart:
+    print(estimate_line(config, workflow.cores), file=sys.stderr)
 
 
 wildcard_constraints:
