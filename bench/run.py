@@ -585,6 +585,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per loop (--tiny: at most 3)")
     parser.add_argument("--eval-frac", type=float, default=0.25, help="genlab evaluates this fraction of N images per epoch")
     parser.add_argument("--out", help="also write every number to this .json or .csv")
+    parser.add_argument("--only", choices=["measure_cost"], help="run one section alone (its missing rates are calibrated)")
     args = parser.parse_args()
     if args.tiny:
         args.repeats = min(args.repeats, 3)
@@ -603,13 +604,14 @@ def main() -> None:
         f(*a)
         print(f"   ({time.perf_counter() - t0:.0f} s)")
 
-    timed(bench_training, args, data, alt_threads, args.tiny)
-    check_flops()
-    report_flops(args, alt_threads)
-    timed(bench_measures, args, data, args.tiny)
-    with tempfile.TemporaryDirectory(prefix="genlab-bench-") as scratch:
-        timed(bench_rss, args, args.data_root, Path(scratch), args.tiny)
-        timed(bench_workflow, args, Path(scratch), args.tiny)
+    if not args.only:
+        timed(bench_training, args, data, alt_threads, args.tiny)
+        check_flops()
+        report_flops(args, alt_threads)
+        timed(bench_measures, args, data, args.tiny)
+        with tempfile.TemporaryDirectory(prefix="genlab-bench-") as scratch:
+            timed(bench_rss, args, args.data_root, Path(scratch), args.tiny)
+            timed(bench_workflow, args, Path(scratch), args.tiny)
     timed(bench_measure_cost, args, data, args.tiny)
 
     print("\nVariants: speedup of genlab's loop with the change (same rotation; >1 helps)")
