@@ -25,6 +25,7 @@ import pandas as pd
 
 from .atomic import atomic_path
 from .errors import GenlabError
+from .ranks import kendall_tau, spearman_rho
 
 COLUMNS = ["experiment", "claim", "held", "evidence"]
 EXPERIMENTS = ["random_labels", "params_vs_gen", "interpolation", "sensitivity", "corruption"]  # row order
@@ -165,35 +166,6 @@ def read_tables(paths: Sequence[str | os.PathLike], columns: Sequence[str], with
         df = _check(df, columns, str(path))
         frames.append(df.assign(path=str(path)) if with_path else df)
     return pd.concat(frames, ignore_index=True)
-
-
-def _ranks(x: np.ndarray) -> np.ndarray:
-    return pd.Series(x, dtype=float).rank(method="average").to_numpy()
-
-
-def _pairs(x: Iterable[float], y: Iterable[float]) -> tuple[np.ndarray, np.ndarray]:
-    x, y = np.asarray(list(x), dtype=float), np.asarray(list(y), dtype=float)
-    keep = ~(np.isnan(x) | np.isnan(y))
-    return _ranks(x[keep]), _ranks(y[keep])
-
-
-def kendall_tau(x: Iterable[float], y: Iterable[float]) -> float:
-    """Kendall's tau-b (ties in either variable handled); nan when either variable is constant."""
-    rx, ry = _pairs(x, y)
-    i, j = np.triu_indices(len(rx), k=1)
-    dx, dy = np.sign(rx[i] - rx[j]), np.sign(ry[i] - ry[j])
-    denominator = math.sqrt(np.count_nonzero(dx) * np.count_nonzero(dy))
-    return float(np.sum(dx * dy) / denominator) if denominator else math.nan
-
-
-def spearman_rho(x: Iterable[float], y: Iterable[float]) -> float:
-    """Pearson correlation of average ranks; nan when either variable is constant."""
-    rx, ry = _pairs(x, y)
-    if len(rx) < 2:
-        return math.nan
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    denominator = math.sqrt(float(np.sum(rx * rx) * np.sum(ry * ry)))
-    return float(np.clip(np.sum(rx * ry) / denominator, -1.0, 1.0)) if denominator else math.nan
 
 
 def _seeds_note(n: int) -> str:

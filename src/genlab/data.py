@@ -65,7 +65,6 @@ def subset_job(out: str, data_root: str, params: dict, fingerprint: dict) -> dic
         raise GenlabError(f"{raw_dir(data_root)}: MNIST files changed since the workflow was planned; rerun snakemake")
     subset = make_subset(data_root, params)
     subset["data"] = fingerprint["digest"]
-    subset["data_files"] = dict(fingerprint["files"])
     save_torch(subset, out)
     return subset
 

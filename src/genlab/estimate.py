@@ -560,6 +560,12 @@ def one_line_total(config: dict, cores: int) -> str:
     return total_line(summary, "cpu", prefix="genlab: estimated (coarse: the reference machine's CPU rates; `genlab estimate` measures this one):")
 
 
+def train_priority(cfg: TrainConfig) -> int:
+    """Snakemake runs ready jobs of higher priority first: the longest training (coarse estimate) starts first."""
+    timing = Timing(coarse_calibrations())
+    return int(estimate_runs([cfg], timing.step_time, timing.eval_time, 0.0)[0]["work_s"])
+
+
 def start_line(config: dict, cores: int | None) -> str:
     """What the workflow prints when it starts; an estimate that fails says so instead of stopping the run."""
     try:

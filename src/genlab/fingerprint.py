@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from pathlib import Path
 
-from .idx import raw_dir, SPLIT_FILES
-
-log = logging.getLogger("genlab")
+from .errors import GenlabError
+from .idx import SPLIT_FILES, raw_dir
 
 # SHA-256 of the published MNIST files, uncompressed (torchvision's raw layout).
 PUBLISHED_SHA256 = {
@@ -60,8 +58,6 @@ def differing_files(fingerprint: dict) -> list[str]:
 
 def check_file(path: str | Path, expected_sha256: str) -> None:
     """Fail in one line when a file a job reads is not the one its inputs were made from."""
-    from .errors import GenlabError
-
     found = file_sha256(path)
     if found != expected_sha256:
         raise GenlabError(

@@ -112,21 +112,3 @@ def _test_sizes(config: dict):
     yield "interpolation.alpha_eval_test_size", config["interpolation"]["alpha_eval_test_size"]
     yield "sensitivity.n_points", config["sensitivity"]["n_points"]
 
-
-# Seconds per training sample on one CPU thread, from bench/ (2-core Xeon, fp32): only the
-# ratios matter, to start the longest jobs first.
-SECONDS_PER_SAMPLE = {"deep_cnn": 1 / 540, "shallow_cnn": 1 / 8000}
-
-
-def relative_cost(cfg: TrainConfig) -> float:
-    """Rough training seconds of a run on one CPU thread (its upper bound when it stops at a fit)."""
-    if cfg.arch == "width_cnn":
-        per_sample = 1 / 22000 + (cfg.width or 1) / 20 * (1 / 5600 - 1 / 22000)
-    else:
-        per_sample = SECONDS_PER_SAMPLE[cfg.arch]
-    return cfg.epochs * cfg.n_train * per_sample
-
-
-def train_priority(cfg: TrainConfig) -> int:
-    """Snakemake runs ready jobs of higher priority first: the longest training starts first."""
-    return int(relative_cost(cfg))

@@ -29,7 +29,8 @@ def read_table(path: str | Path, required: Sequence[str] = (), as_text: bool = F
     Numbers parse exactly (round trip); `as_text` keeps every cell as its text, for stacking tables unchanged.
     """
     try:
-        df = pd.read_csv(path)  # pandas >= 2 parses floats round trip
+        # One read: as written (text) when stacking, else with types (floats parse round trip).
+        df = pd.read_csv(path, dtype=str, keep_default_na=False) if as_text else pd.read_csv(path)
     except FileNotFoundError:
         raise GenlabError(f"{path}: table missing") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -38,15 +39,16 @@ def read_table(path: str | Path, required: Sequence[str] = (), as_text: bool = F
     if missing:
         raise GenlabError(f"{path}: column {', '.join(missing)} missing (has {', '.join(map(str, df.columns))})")
     for column in df.columns:
-        if pd.api.types.is_numeric_dtype(df[column]) or pd.api.types.is_bool_dtype(df[column]):
+        cells = df[column]
+        if pd.api.types.is_numeric_dtype(cells) or pd.api.types.is_bool_dtype(cells):
             continue
-        numbers = pd.to_numeric(df[column], errors="coerce")
-        junk = numbers.isna() & df[column].notna()
-        if junk.any() and junk.sum() < len(df):  # a text column is all text; a numeric one with junk is not
+        present = cells.notna() & ~cells.isin(["", "nan", "NaN"])
+        numbers = pd.to_numeric(cells.where(present), errors="coerce")
+        junk = present & numbers.isna()
+        # A column holding numbers and something else is a numeric column with junk; one of text is text.
+        if junk.any() and numbers.notna().any():
             row = int(junk.idxmax())
-            raise GenlabError(f"{path}: row {row + 2}, column {column}: {df[column][row]!r} is not a number")
-    if as_text:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+            raise GenlabError(f"{path}: row {row + 2}, column {column}: {cells[row]!r} is not a number")
     return df
 
 
@@ -80,17 +82,13 @@ def seeds_note(df: pd.DataFrame, key: str = "seed") -> str:
 
 
 @contextmanager
-def figure(path: str | Path, title: str, figsize: tuple[float, float] = (6.4, 4.2), ncols: int = 1) -> Iterator:
-    """A figure with one axis (or a row of `ncols`), titled, gridded and saved atomically on exit."""
-    fig, ax = plt.subplots(1, ncols, figsize=figsize, squeeze=True)
+def figure(path: str | Path, title: str, figsize: tuple[float, float] = (6.4, 4.2)) -> Iterator:
+    """A figure with one axis, titled, gridded and saved atomically on exit."""
+    fig, ax = plt.subplots(figsize=figsize)
     try:
         yield ax
-        for a in ax if ncols > 1 else [ax]:
-            a.grid(True, alpha=0.3)
-        if ncols > 1:
-            fig.suptitle(title)
-        else:
-            ax.set_title(title)
+        ax.grid(True, alpha=0.3)
+        ax.set_title(title)
         save_figure(fig, path)
     finally:
         plt.close(fig)

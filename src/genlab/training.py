@@ -188,8 +188,11 @@ def _set_aside(path: Path, reason: str) -> None:
     log.warning("%s: unusable resume state (%s), set aside as %s; starting over", path, reason, kept.name)
 
 
-def _load_resume(path: Path, cfg: TrainConfig, model, optimizer) -> tuple[int, int, list[dict]]:
-    """(epochs completed, steps done in the next epoch, history) from a saved state, or (0, 0, [])."""
+def _load_resume(path: Path, cfg: TrainConfig, model, optimizer) -> tuple[int, int, list[dict]] | None:
+    """(epochs completed, steps done in the next epoch, history) from a saved state, or None if unusable.
+
+    On None the model and optimizer may hold part of the state: the caller starts them afresh.
+    """
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(state, dict) or state.get("format") != RESUME_FORMAT:
@@ -203,7 +206,7 @@ def _load_resume(path: Path, cfg: TrainConfig, model, optimizer) -> tuple[int, i
     except Exception as exc:  # empty, truncated, random bytes, another format: never a traceback
         reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
         _set_aside(path, reason)
-        return 0, 0, []
+        return None
 
 
 def _save_resume(path: Path, cfg: TrainConfig, model, optimizer, epoch: int, step: int, history: list[dict]) -> None:
@@ -259,8 +262,12 @@ def train(
     if resume_path:
         remove_stale_temps(resume_path)
         if resume_path.is_file():
-            start, start_step, history = _load_resume(resume_path, cfg, model, optimizer)
-            if start or start_step:
+            resumed = _load_resume(resume_path, cfg, model, optimizer)
+            if resumed is None:  # a partial load may have changed them: start afresh
+                model = init_model(cfg, device)
+                optimizer = make_optimizer(model, cfg)
+            else:
+                start, start_step, history = resumed
                 log.info("resuming %s from %s after epoch %d (step %d of the next)", cfg.describe(), resume_path, start, start_step)
     measured = set(cfg.evaluated_epochs())
     track_fit = cfg.fit_threshold is not None

@@ -10,6 +10,7 @@ from genlab import experiments, plan
 from genlab.config import RUNTIME_KEYS, check_config, load_schema
 from genlab.errors import GenlabError
 from genlab.estimate import start_line as estimate_line
+from genlab.estimate import train_priority as estimated_priority
 from genlab.fingerprint import data_fingerprint
 from genlab.parsetime import check_device, fingerprint_warning, put_first_on_pythonpath
 from genlab.provenance import report_mismatches
@@ -91,7 +92,7 @@ def train_config(wildcards):
 
 
 def train_priority(wildcards):
-    return plan.train_priority(
+    return estimated_priority(
         plan.train_config(config, wildcards.experiment, wildcards.run, wildcards.seed)
     )
 
@@ -104,10 +105,6 @@ def run_files(experiment, name):
 
 def experiment_checkpoints(wildcards):
     return run_files(wildcards.experiment, "checkpoint.pt")
-
-
-def experiment_histories(wildcards):
-    return run_files(wildcards.experiment, "history.csv")
 
 
 def interpolation_endpoints(wildcards):

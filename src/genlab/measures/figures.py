@@ -23,6 +23,8 @@ import pandas as pd  # noqa: E402
 
 from ..atomic import save_figure  # noqa: E402
 from ..errors import GenlabError  # noqa: E402
+from ..plots import read_table  # noqa: E402
+from ..ranks import kendall_tau  # noqa: E402
 
 KEY = ["experiment", "run", "seed"]
 MEASURE_COLUMNS = [*KEY, "measure", "value"]
@@ -33,39 +35,12 @@ ENDPOINT_MARKERS = {"A": "*", "B": "D"}
 PathLike = str | os.PathLike
 
 
-def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
-    """Kendall's tau-b: (concordant - discordant) / sqrt((n0 - ties_x) (n0 - ties_y)).
-
-    n0 = n (n - 1) / 2 pairs; ties_x (ties_y) counts the pairs tied in x (in y), a pair tied
-    in both counting in each. NaN when fewer than 2 points or when x or y is constant.
-    All pairs at once with numpy: O(n^2) memory, fine for the few hundred checkpoints here.
-    """
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if x.ndim != 1 or x.shape != y.shape:
-        raise GenlabError(f"kendall_tau needs two 1-D sequences of equal length, got shapes {x.shape} and {y.shape}")
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise GenlabError("kendall_tau got a non-finite value (NaN or inf)")
-    upper = np.triu_indices(len(x), 1)
-    dx = np.sign(x[:, None] - x[None, :])[upper]  # (n0,)
-    dy = np.sign(y[:, None] - y[None, :])[upper]
-    untied_x, untied_y = np.count_nonzero(dx), np.count_nonzero(dy)
-    if untied_x == 0 or untied_y == 0:
-        return math.nan
-    return float((dx * dy).sum() / math.sqrt(untied_x * untied_y))
-
-
 def _paths(paths: PathLike | Sequence[PathLike]) -> list[PathLike]:
     return [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
 
 
 def _read(paths: PathLike | Sequence[PathLike], columns: Sequence[str]) -> pd.DataFrame:
-    frames = []
-    for path in _paths(paths):
-        frame = pd.read_csv(path, dtype={"experiment": str, "run": str, "measure": str})
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise GenlabError(f"{path} has no column {missing[0]!r}")
-        frames.append(frame)
+    frames = [read_table(path, columns) for path in _paths(paths)]
     if not frames:
         raise GenlabError("no CSV given")
     return pd.concat(frames, ignore_index=True)
