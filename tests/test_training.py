@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import torch
 
 from genlab.training import evaluate, train
@@ -30,3 +33,19 @@ def test_history_records_the_seeds(mnist_root):
     cfg = tiny_config(seed=7, data_seed=3, epochs=1)
     row = train(cfg, tiny_tensors(mnist_root, cfg), tiny_tensors(mnist_root, cfg)).history[0]
     assert (row["seed"], row["data_seed"]) == (7, 3)
+
+
+def test_job_device_settings_are_deterministic_without_loading_the_compiler():
+    # A job's settings, in a fresh process: deterministic kernels on, threads as granted, and
+    # torch._inductor never imported (it would double a job's start-up).
+    code = (
+        "import sys, torch\n"
+        "from genlab.device import configure\n"
+        "configure(1, torch.device('cpu'))\n"
+        "assert torch.are_deterministic_algorithms_enabled()\n"
+        "assert not torch.is_deterministic_algorithms_warn_only_enabled()\n"
+        "assert torch.get_num_threads() == 1\n"
+        "print(sorted(m for m in sys.modules if m.startswith('torch._inductor')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
