@@ -212,6 +212,7 @@ MORE_CONFIG_CASES = [
     ("float subset size", dict(params_vs_gen__n_train=200.0), r"^config key params_vs_gen\.n_train: 200\.0 is not an integer \(write 200\)$"),
     ("float seed", dict(seeds=[0.0]), r"^config key seeds\.0: 0\.0 is not an integer \(write 0\)$"),
     ("float width", dict(params_vs_gen__widths=[2.0, 4]), r"^config key params_vs_gen\.widths\.0: 2\.0 is not an integer \(write 2\)$"),
+    ("boolean as lower-case text", dict(warm_jobs="false"), r"^config key warm_jobs: 'false' is not a boolean \(write False\)$"),
     ("a list as config", None, r"^the config must be a mapping of keys to values, got list$"),
 ]
 

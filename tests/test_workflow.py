@@ -21,6 +21,8 @@ def built(tmp_path_factory):
     assert result.returncode == 0, result.stderr[-4000:]
     assert "genlab: claims (results/claims.csv): " in result.stderr, "a run ends with the claims summary"
     assert "genlab: estimated (coarse" in result.stderr, "a run starts with its cost estimate"
+    served = (work / "logs/warm_jobs.log").read_text()
+    assert "train.py in" in served and "plot_random_labels.py in" in served, "local jobs fork from the warm server"
     return work, root
 
 
@@ -103,10 +105,26 @@ def test_runtime_settings_rerun_nothing(built, tmp_path):
     """eval_batch_size, threads, device, resume interval and the spelling of data_root change no result."""
     work, root = built
     relative = os.path.relpath(root, work)
-    extra = ("eval_batch_size=7", "train_threads=2", "resume_interval_s=5", "device=cpu")
+    extra = ("eval_batch_size=7", "train_threads=2", "resume_interval_s=5", "device=cpu", "warm_jobs=False")
     result = snakemake(work, "-n", data_root=relative, extra=extra)
     assert result.returncode == 0, result.stderr[-3000:]
     assert rules_run(result.stdout + result.stderr) == [], result.stdout[-3000:]
+
+
+def test_fresh_processes_give_the_results_of_warm_jobs(built, tmp_path):
+    """warm_jobs: False runs every job in its own Python; every table is the same, bit for bit."""
+    work, root = built
+    cold = tmp_path / "cold"
+    result = snakemake(cold, data_root=root, extra=("warm_jobs=False",))
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert not (cold / "logs/warm_jobs.log").exists()
+    tables = sorted(p.relative_to(work) for p in (work / "results").rglob("*.csv"))
+    assert len(tables) > 20
+    for table in tables:
+        warm_rows, cold_rows = _csv(work / table), _csv(cold / table)
+        timing = {c for c in (warm_rows[0] if warm_rows else {}) if c.endswith("seconds") or c.endswith("_s")}
+        strip = lambda rows: [{k: v for k, v in row.items() if k not in timing} for row in rows]  # noqa: E731
+        assert strip(warm_rows) == strip(cold_rows), table
 
 
 def test_report_is_generated(built):

@@ -22,7 +22,7 @@ from .errors import GenlabError
 PRECISIONS = ("fp32", "bf16")
 EVAL_SCHEDULES = ("all", "final", "log")
 # Keys that change how a job runs, never what it computes: changing them reruns nothing.
-RUNTIME_KEYS = ("data_root", "device", "train_threads", "eval_batch_size", "resume_interval_s")
+RUNTIME_KEYS = ("data_root", "device", "train_threads", "eval_batch_size", "resume_interval_s", "warm_jobs")
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,9 @@ def _one_line(error: jsonschema.ValidationError) -> str:
         wanted = error.validator_value
         if isinstance(error.instance, float) and "integer" in ([wanted] if isinstance(wanted, str) else wanted):
             return f"config key {where}: {error.instance!r} is not an integer (write {int(error.instance)})" if error.instance.is_integer() else f"config key {where}: {error.instance!r} is not an integer"
+        if wanted == "boolean" and str(error.instance).lower() in ("true", "false"):
+            # Snakemake's --config reads only True and False as booleans.
+            return f"config key {where}: {error.instance!r} is not a boolean (write {str(error.instance).capitalize()})"
         return f"config key {where}: {error.instance!r} is not of type {wanted}"
     return f"config key {where}: {error.message}"
 

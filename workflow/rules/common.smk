@@ -6,7 +6,7 @@ from pathlib import Path
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 
-from genlab import experiments, plan
+from genlab import experiments, plan, warm
 from genlab.config import RUNTIME_KEYS, check_config, load_schema
 from genlab.errors import GenlabError
 from genlab.estimate import start_line as estimate_line
@@ -46,9 +46,11 @@ EFFECTIVE_CONFIG = {
 }
 
 
-# The coarse cost of the planned jobs, printed once when a run (not a dry run) starts.
+# The coarse cost of the planned jobs, printed once when a run (not a dry run) starts; and the
+# warm process local jobs fork from (genlab.warm).
 onstart:
     print(estimate_line(config, workflow.cores), file=sys.stderr)
+    warm.start_for(workflow, config["warm_jobs"])
 
 
 wildcard_constraints:

@@ -1,3 +1,6 @@
+from genlab.warm import delegate
+
+delegate(snakemake, __file__)  # from here on in a warm child, when the workflow started one
 from genlab.jobs import concat_job
 from genlab.scripting import job
 

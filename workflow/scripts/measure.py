@@ -1,5 +1,8 @@
 # Runtime knobs (device, threads, evaluation chunk size) come from the config, not params,
 # so changing them reruns nothing.
+from genlab.warm import delegate
+
+delegate(snakemake, __file__)  # from here on in a warm child, when the workflow started one
 from genlab.measures.jobs import measure_job
 from genlab.scripting import job
 

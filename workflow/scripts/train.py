@@ -1,5 +1,8 @@
 # Runtime knobs (device, threads, resume interval, eval batch size) come from the config, not params,
 # so changing them reruns nothing.
+from genlab.warm import delegate
+
+delegate(snakemake, __file__)  # from here on in a warm child, when the workflow started one
 from genlab.jobs import attempts_log, train_job
 from genlab.config import TrainConfig
 from genlab.scripting import job
