@@ -1,7 +1,7 @@
 """End-to-end, same work: genlab's workflow vs a plain one-script port of the study, side by side.
 
     .venv/bin/python bench/e2e.py [--configfile presets/quick.yaml] [--cores 2] [--data-root ../shared/data]
-                                  [--tiny] [--repeats 1] [--keep DIR] [--out FILE.json]
+                                  [--against REV] [--tiny] [--repeats 1] [--keep DIR] [--out FILE.json]
 
 In one invocation, on one machine, on the same config (config.yaml merged with --configfile):
 
@@ -10,7 +10,9 @@ In one invocation, on one machine, on the same config (config.yaml merged with -
 2. genlab: `python -m snakemake --cores N random_labels params_vs_gen interpolation sensitivity
    --configfile ... --config data_root=...` in a fresh scratch working directory, timed the same
    way (the targets are experiments 1-4: the work the plain script does);
-3. `python -c "import torch"` and `python -c "import genlab.jobs"` in fresh processes, timed in
+3. with --against REV, the same Snakemake command on the workflow as it was at git revision REV
+   (extracted with git archive, its own src/ on PYTHONPATH): the same targets, config and data;
+4. `python -c "import torch"` and `python -c "import genlab.jobs"` in fresh processes, timed in
    the same run, to compare with genlab's per-job fixed cost.
 
 Where genlab's time goes, from Snakemake's own metadata (.snakemake/metadata: each output's
@@ -88,6 +90,29 @@ def run_timed(cmd: list[str], log: Path, env: dict | None = None) -> tuple[float
     if proc.returncode:
         sys.exit(f"e2e: {' '.join(cmd[:4])} ... failed (exit {proc.returncode}); its output:\n{log.read_text()[-4000:]}")
     return wall, launch
+
+
+def config_path(arg: str, scratch: Path) -> Path:
+    """A config file, or REV:path for the file as it was at a git revision (say, an earlier preset)."""
+    if Path(arg).is_file() or ":" not in arg:
+        return Path(arg).resolve()
+    out = scratch / ("configfile-" + re.sub(r"[^\w.-]", "_", arg))
+    out.write_text(subprocess.run(["git", "-C", str(REPO), "show", arg], check=True, capture_output=True, text=True).stdout)
+    return out
+
+
+def checkout(rev: str, scratch: Path) -> Path:
+    """The repository's files at `rev`, in a folder of the scratch space."""
+    folder = scratch / f"src-{rev}"
+    folder.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+def snakemake_cmd(repo: Path, workdir: Path, cores: int, configfile: Path, data_root: Path) -> list[str]:
+    return [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(workdir), "--cores", str(cores),
+            *TARGETS, "--configfile", str(configfile), "--config", f"data_root={data_root}"]
 
 
 def probe(code: str, repeats: int = 3) -> float:
@@ -233,6 +258,7 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2, help="snakemake --cores")
     parser.add_argument("--plain-threads", type=int, help="the plain script's torch threads (default: --cores, as a port uses every core)")
     parser.add_argument("--data-root", default=str(REPO.parent / "shared/data"), help="folder holding MNIST/raw/")
+    parser.add_argument("--against", metavar="REV", help="also run the workflow as it was at this git revision, same targets and config")
     parser.add_argument("--tiny", action="store_true", help="tiny config on synthetic MNIST, written here (CI smoke test)")
     parser.add_argument("--repeats", type=int, default=1, help="pairs of runs, alternating which goes first")
     parser.add_argument("--keep", help="scratch folder to keep (default: a temporary one, removed)")
@@ -261,7 +287,7 @@ def run(args, scratch: Path) -> None:
         configfile = scratch / "tiny.yaml"
         configfile.write_text(TINY_CONFIG)
     else:
-        data_root, configfile = Path(args.data_root).resolve(), Path(args.configfile).resolve()
+        data_root, configfile = Path(args.data_root).resolve(), config_path(args.configfile, scratch)
         if not all(p.is_file() for p in raw_files(data_root)):
             sys.exit(f"e2e: no MNIST under {data_root}/MNIST/raw (give --data-root, or --tiny for synthetic data)")
     config = check_config_files([str(REPO / "config.yaml"), str(configfile)])
@@ -283,10 +309,20 @@ def run(args, scratch: Path) -> None:
         print(f"   {k:<14}{v}")
 
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    plain_walls, genlab_walls, reports = [], [], []
+    plain_walls, genlab_walls, reports, against_walls = [], [], [], []
+    against = checkout(args.against, scratch) if args.against else None
     for i in range(args.repeats):
         order = ("plain", "genlab") if i % 2 == 0 else ("genlab", "plain")
+        if against:
+            order = (*order, "against") if i % 2 == 0 else ("against", *order)
         for side in order:
+            if side == "against":
+                workdir = scratch / f"against{i}"
+                cmd = snakemake_cmd(against, workdir, args.cores, configfile, data_root)
+                wall, _ = run_timed(cmd, scratch / f"against{i}.log", {**os.environ, "PYTHONPATH": str(against / "src")})
+                against_walls.append(wall)
+                print(f"   run {i + 1}: {args.against} {wall:7.1f} s   ({len(snakemake_jobs(workdir))} jobs)")
+                continue
             if side == "plain":
                 out = scratch / f"plain{i}"
                 cmd = [sys.executable, str(BENCH / "plain_study.py"), "--configfile", str(configfile),
@@ -297,9 +333,7 @@ def run(args, scratch: Path) -> None:
                 print(f"   run {i + 1}: plain  {wall:7.1f} s   ({', '.join(f'{k} {v:.1f}' for k, v in plain_times.items() if k in TARGETS)})")
             else:
                 workdir = scratch / f"genlab{i}"
-                cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-                       "--cores", str(args.cores), *TARGETS, "--configfile", str(configfile),
-                       "--config", f"data_root={data_root}"]
+                cmd = snakemake_cmd(REPO, workdir, args.cores, configfile, data_root)
                 wall, launch = run_timed(cmd, scratch / f"genlab{i}.log", env)
                 genlab_walls.append(wall)
                 jobs = snakemake_jobs(workdir)
@@ -323,6 +357,11 @@ def run(args, scratch: Path) -> None:
     print(f"   plain script   {statistics.median(plain_walls):8.1f} s")
     print(f"   genlab DAG     {statistics.median(genlab_walls):8.1f} s   (coarse estimate: {est['wall_s']:.0f} s)")
     print(f"   genlab / plain {statistics.median(ratios):8.2f}    (per pair: {', '.join(f'{r:.2f}' for r in ratios)})")
+    against_ratios = [g / a for g, a in zip(genlab_walls, against_walls)]
+    if against_ratios:
+        print(f"   genlab at {args.against} {statistics.median(against_walls):8.1f} s")
+        print(f"   genlab now / at {args.against} {statistics.median(against_ratios):.2f}"
+              f"    (per run: {', '.join(f'{r:.2f}' for r in against_ratios)})")
 
     print(f"\nWhere genlab's time goes (last run, {report['jobs']} jobs; sum of job walls {report['job_wall_sum_s']:.1f} s"
           f" on {args.cores} cores):")
@@ -343,6 +382,7 @@ def run(args, scratch: Path) -> None:
     print(f"   loadavg at end {info['loadavg_end']}")
     if args.out:
         result = {"machine": info, "plain_wall_s": plain_walls, "genlab_wall_s": genlab_walls, "ratio_genlab_over_plain": ratios,
+                  "against": args.against, "against_wall_s": against_walls, "ratio_genlab_over_against": against_ratios,
                   "import_torch_s": t_torch, "import_genlab_jobs_s": t_jobs, "coarse_estimate_wall_s": est["wall_s"],
                   "genlab": reports, "same_work": check}
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
