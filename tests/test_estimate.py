@@ -207,3 +207,15 @@ def test_flatness_measures_are_counted_per_checkpoint():
     chained = [r for r in rows if r.get("chain") == "interpolation"]
     s = estimate.summarize(train + chained, 64)
     assert s["total"]["critical_s"] == pytest.approx(train[0]["total_s"] + max(r["total_s"] for r in chained))
+
+
+def test_priorities_start_the_longest_work_first():
+    config = check_config_files([str(REPO / "config.yaml"), str(REPO / "presets/quick.yaml")])
+    p = estimate.priorities(config)
+    train = {job: v for (rule, job), v in p.items() if rule == "train"}
+    assert max(train, key=train.get) == "corruption/noise0p0/seed0"  # 80 epochs of the deep CNN at most
+    assert train["interpolation/A/seed0"] > train["interpolation/B/seed0"] > train["params_vs_gen/width20/seed0"] > train["params_vs_gen/width2/seed0"]
+    # interpolating A and B costs more than any width or sensitivity run: it must not wait behind them
+    assert p[("interpolate", "interpolation/seed0")] > max(train[f"params_vs_gen/width{w}/seed0"] for w in (2, 20))
+    assert p[("interpolate", "interpolation/seed0")] > max(v for (rule, _), v in p.items() if rule == "sensitivity_measure")
+    assert estimate.UNBLOCKING_PRIORITY > max(p.values())

@@ -17,7 +17,8 @@ Model of one job (every number a documented measurement or constant, nothing fit
                   maximum steps: an upper bound)
     landscape     = (points_1d + points_2d^2) x (eval train + eval test images) x eval_time + fixed_cost
     subset, metrics jobs (import torch)                 = fixed_cost
-    provenance, summary, plot, effective_config jobs    = LIGHT_JOB_S
+    provenance, summary, plot, effective_config jobs    = min(fixed_cost, LIGHT_JOB_S)
+    fixed_cost: WARM_JOB_S with warm jobs (local runs), else measured (`import genlab.jobs` + JOB_OVERHEAD_S)
 
 step_time is seconds per optimizer step, eval_time seconds per evaluated image (forward only,
 in chunks of eval_batch_size), point_time seconds per sensitivity point (one forward and ten
@@ -72,6 +73,10 @@ DEFAULT_FIXED_COST_S = 4.5
 # Jobs that never import torch: provenance, tables, figures, effective config (Python, pandas,
 # matplotlib imports and a small file). A constant, about 2 s on the reference machine.
 LIGHT_JOB_S = 2.0
+# With warm jobs (genlab.warm, local runs) every job forks from a process that has imported
+# everything: bench/e2e.py on the quick preset (2-core AMD EPYC) measured a training job's fixed
+# cost at 0.20 s (median) and provenance, metrics and plot jobs at 0.1 to 0.6 s of wall time.
+WARM_JOB_S = 0.5
 
 # Coarse throughputs, fp32, one thread, measured by bench/run.py on the reference machine
 # (2-core Xeon, Sapphire Rapids class, torch 2.14 CPU build; README, Performance):
@@ -552,18 +557,26 @@ def total_line(summary: dict, device: str, prefix: str | None = None) -> str:
 
 def one_line_total(config: dict, cores: int) -> str:
     """A coarse one-line estimate for the workflow to print at start: no torch import, no timing (well
-    under a second). Uses the reference machine's throughputs (COARSE_*), fp32, and DEFAULT_FIXED_COST_S
-    per job; `genlab estimate` measures this machine instead."""
+    under a second). Uses the reference machine's throughputs (COARSE_*), fp32, and WARM_JOB_S (or,
+    with warm_jobs off, DEFAULT_FIXED_COST_S) per job; `genlab estimate` measures this machine instead."""
     timing = Timing(coarse_calibrations())
-    rows = estimate_plan(config, timing.step_time, timing.eval_time, timing.point_time, DEFAULT_FIXED_COST_S)
+    fixed = WARM_JOB_S if config.get("warm_jobs") else DEFAULT_FIXED_COST_S
+    rows = estimate_plan(config, timing.step_time, timing.eval_time, timing.point_time, fixed,
+                         light_cost=min(fixed, LIGHT_JOB_S))
     summary = summarize(rows, parallel_jobs(cores, config["train_threads"]))
     return total_line(summary, "cpu", prefix="genlab: estimated (coarse: the reference machine's CPU rates; `genlab estimate` measures this one):")
 
 
-def train_priority(cfg: TrainConfig) -> int:
-    """Snakemake runs ready jobs of higher priority first: the longest training (coarse estimate) starts first."""
+# Subsets and provenance records take a fraction of a second and unblock everything after them.
+UNBLOCKING_PRIORITY = 1_000_000
+
+
+def priorities(config: dict) -> dict[tuple[str, str], int]:
+    """Snakemake runs ready jobs of higher priority first: (rule, job) -> its coarse work in seconds,
+    so the longest trainings and measures start first and none is left to run alone at the end."""
     timing = Timing(coarse_calibrations())
-    return int(estimate_runs([cfg], timing.step_time, timing.eval_time, 0.0)[0]["work_s"])
+    rows = estimate_plan(config, timing.step_time, timing.eval_time, timing.point_time, 0.0, light_cost=0.0)
+    return {(row["rule"], row["job"]): int(row["work_s"]) for row in rows}
 
 
 def start_line(config: dict, cores: int | None) -> str:
@@ -639,7 +652,11 @@ def run_cli(config: dict, device: str, cores: int, coarse: bool = False, fixed_c
     for line in calibration_lines(cals):
         print_(line)
     if fixed_cost is None:
-        if coarse:
+        if config.get("warm_jobs"):
+            fixed_cost = WARM_JOB_S
+            print_(f"fixed cost per job: {fixed_cost:.1f} s (warm jobs, as bench/e2e.py measured; a local run's"
+                   " jobs fork from one process that imported torch once)")
+        elif coarse:
             fixed_cost = DEFAULT_FIXED_COST_S
             print_(f"fixed cost per job: {fixed_cost:.1f} s (default)")
         else:
@@ -649,7 +666,8 @@ def run_cli(config: dict, device: str, cores: int, coarse: bool = False, fixed_c
     else:
         print_(f"fixed cost per job: {fixed_cost:.1f} s (given)")
     timing = Timing(cals)
-    rows = estimate_plan(config, timing.step_time, timing.eval_time, timing.point_time, fixed_cost)
+    light = min(fixed_cost, LIGHT_JOB_S)
+    rows = estimate_plan(config, timing.step_time, timing.eval_time, timing.point_time, fixed_cost, light_cost=light)
     summary = summarize(rows, parallel)
     if per_job:
         for line in job_lines(rows):

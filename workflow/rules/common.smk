@@ -10,7 +10,7 @@ from genlab import experiments, plan, warm
 from genlab.config import RUNTIME_KEYS, check_config, load_schema
 from genlab.errors import GenlabError
 from genlab.estimate import start_line as estimate_line
-from genlab.estimate import train_priority as estimated_priority
+from genlab.estimate import UNBLOCKING_PRIORITY, priorities
 from genlab.fingerprint import data_fingerprint
 from genlab.parsetime import check_device, fingerprint_warning, put_first_on_pythonpath
 from genlab.provenance import report_mismatches
@@ -31,6 +31,7 @@ try:
         name: plan.provenance(config, name, FINGERPRINT) for name in plan.EXPERIMENTS
     }
     SUBSETS = plan.subsets(config)
+    PRIORITIES = priorities(config)
 except GenlabError as error:
     sys.exit(f"genlab: error: {error}")
 
@@ -94,9 +95,27 @@ def train_config(wildcards):
 
 
 def train_priority(wildcards):
-    return estimated_priority(
-        plan.train_config(config, wildcards.experiment, wildcards.run, wildcards.seed)
-    )
+    job = f"{wildcards.experiment}/{wildcards.run}/seed{wildcards.seed}"
+    return PRIORITIES.get(("train", job), 0)
+
+
+def interpolate_priority(wildcards):
+    return PRIORITIES.get(("interpolate", f"interpolation/seed{wildcards.seed}"), 0)
+
+
+def sensitivity_priority(wildcards):
+    job = f"sensitivity/{wildcards.run}/seed{wildcards.seed}"
+    return PRIORITIES.get(("sensitivity_measure", job), 0)
+
+
+def measure_priority(wildcards):
+    job = f"measure/{wildcards.experiment}/{wildcards.run}/seed{wildcards.seed}"
+    return PRIORITIES.get(("measure", job), 0)
+
+
+def landscape_priority(wildcards):
+    job = f"landscape/{wildcards.experiment}/{wildcards.run}/seed{wildcards.seed}"
+    return PRIORITIES.get(("landscape", job), 0)
 
 
 def run_files(experiment, name):

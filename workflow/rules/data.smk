@@ -6,6 +6,7 @@ rule subset:
         "results/subsets/{subset}.pt",
     log:
         "logs/subset/{subset}.log",
+    priority: UNBLOCKING_PRIORITY
     conda:
         "../../envs/genlab.yaml"
     params:

@@ -13,6 +13,7 @@ rule interpolate:
         "results/interpolation/seed{seed}.csv",
     log:
         "logs/interpolate/seed{seed}.log",
+    priority: interpolate_priority
     conda:
         "../../envs/genlab.yaml"
     threads: config["train_threads"]

@@ -28,6 +28,7 @@ rule measure:
         "results/measures/{experiment}/{run}/seed{seed}.csv",
     log:
         "logs/measure/{experiment}/{run}/seed{seed}.log",
+    priority: measure_priority
     conda:
         "../../envs/genlab.yaml"
     threads: config["train_threads"]
@@ -52,6 +53,7 @@ rule landscape:
         grid="results/landscape/{experiment}/{run}/seed{seed}_2d.csv",
     log:
         "logs/landscape/{experiment}/{run}/seed{seed}.log",
+    priority: landscape_priority
     conda:
         "../../envs/genlab.yaml"
     threads: config["train_threads"]

@@ -9,6 +9,7 @@ rule sensitivity_measure:
         "results/sensitivity/{run}/seed{seed}.csv",
     log:
         "logs/sensitivity_measure/{run}/seed{seed}.log",
+    priority: sensitivity_priority
     conda:
         "../../envs/genlab.yaml"
     threads: config["train_threads"]

@@ -53,6 +53,7 @@ rule provenance:
         ),
     log:
         "logs/provenance/{experiment}.log",
+    priority: UNBLOCKING_PRIORITY
     conda:
         "../../envs/genlab.yaml"
     params:
