@@ -572,11 +572,27 @@ UNBLOCKING_PRIORITY = 1_000_000
 
 
 def priorities(config: dict) -> dict[tuple[str, str], int]:
-    """Snakemake runs ready jobs of higher priority first: (rule, job) -> its coarse work in seconds,
-    so the longest trainings and measures start first and none is left to run alone at the end."""
+    """Snakemake runs ready jobs of higher priority first: (rule, job) -> the coarse seconds of work on
+    its longest path to the end (a training's own work plus the longest measure of its checkpoint;
+    interpolation's A and B plus interpolating them), so no long chain is started late and left to
+    run alone at the end."""
     timing = Timing(coarse_calibrations())
     rows = estimate_plan(config, timing.step_time, timing.eval_time, timing.point_time, 0.0, light_cost=0.0)
-    return {(row["rule"], row["job"]): int(row["work_s"]) for row in rows}
+    after: dict[str, float] = {}  # training job -> the longest job that reads its checkpoint
+    for row in rows:
+        if row["rule"] == "interpolate":
+            seed = row["job"].rsplit("/", 1)[1]
+            consumers = [f"interpolation/{run}/{seed}" for run in ("A", "B")]
+        elif row["rule"] == "sensitivity_measure":
+            consumers = [row["job"]]
+        elif row["rule"] in ("measure", "landscape"):
+            consumers = [row["job"].split("/", 1)[1]]
+        else:
+            continue
+        for job in consumers:
+            after[job] = max(after.get(job, 0.0), row["work_s"])
+    return {(row["rule"], row["job"]): int(row["work_s"] + (after.get(row["job"], 0.0) if row["rule"] == "train" else 0.0))
+            for row in rows}
 
 
 def start_line(config: dict, cores: int | None) -> str:
