@@ -219,9 +219,9 @@ def test_priorities_start_the_longest_work_first():
     assert p[("interpolate", "interpolation/seed0")] > max(train[f"params_vs_gen/width{w}/seed0"] for w in (2, 20))
     assert p[("interpolate", "interpolation/seed0")] > max(v for (rule, _), v in p.items() if rule == "sensitivity_measure")
     assert estimate.UNBLOCKING_PRIORITY > max(p.values())
-    # a training's priority counts the longest job that reads its checkpoint: B, then interpolating
+    # a training's priority counts its experiment's job that reads its checkpoint: B, then interpolating
     rows = {(r["rule"], r["job"]): r["work_s"] for r in estimate.estimate_plan(
         config, *[getattr(estimate.Timing(estimate.coarse_calibrations()), n) for n in ("step_time", "eval_time", "point_time")], 0.0)}
-    chain_b = rows[("train", "interpolation/B/seed0")] + max(rows[("interpolate", "interpolation/seed0")], rows[("landscape", "landscape/interpolation/B/seed0")])
-    assert p[("train", "interpolation/B/seed0")] == int(chain_b)
-    assert p[("train", "params_vs_gen/width2/seed0")] == int(rows[("train", "params_vs_gen/width2/seed0")] + rows[("measure", "measure/params_vs_gen/width2/seed0")])
+    assert p[("train", "interpolation/B/seed0")] == int(rows[("train", "interpolation/B/seed0")] + rows[("interpolate", "interpolation/seed0")])
+    assert p[("train", "sensitivity/batch32/seed0")] == int(rows[("train", "sensitivity/batch32/seed0")] + rows[("sensitivity_measure", "sensitivity/batch32/seed0")])
+    assert p[("train", "params_vs_gen/width2/seed0")] == int(rows[("train", "params_vs_gen/width2/seed0")])  # flatness measures count for themselves

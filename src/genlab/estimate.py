@@ -572,10 +572,11 @@ UNBLOCKING_PRIORITY = 1_000_000
 
 
 def priorities(config: dict) -> dict[tuple[str, str], int]:
-    """Snakemake runs ready jobs of higher priority first: (rule, job) -> the coarse seconds of work on
-    its longest path to the end (a training's own work plus the longest measure of its checkpoint;
-    interpolation's A and B plus interpolating them), so no long chain is started late and left to
-    run alone at the end."""
+    """Snakemake runs ready jobs of higher priority first: (rule, job) -> coarse seconds of work, a
+    training's counting the job of its experiment that reads its checkpoint (interpolating A and B,
+    a sensitivity measure), so no long chain starts late and runs alone at the end. Flatness
+    measures are left out of a training's count: they are a target of their own, and count for
+    themselves once their checkpoint is there."""
     timing = Timing(coarse_calibrations())
     rows = estimate_plan(config, timing.step_time, timing.eval_time, timing.point_time, 0.0, light_cost=0.0)
     after: dict[str, float] = {}  # training job -> the longest job that reads its checkpoint
@@ -585,8 +586,6 @@ def priorities(config: dict) -> dict[tuple[str, str], int]:
             consumers = [f"interpolation/{run}/{seed}" for run in ("A", "B")]
         elif row["rule"] == "sensitivity_measure":
             consumers = [row["job"]]
-        elif row["rule"] in ("measure", "landscape"):
-            consumers = [row["job"].split("/", 1)[1]]
         else:
             continue
         for job in consumers:
