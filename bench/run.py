@@ -11,6 +11,7 @@
 6. flatness measure cost (bench/measures.py): Hessian-vector products/s, each measure kind at
    config.yaml's reference settings (a reduced count timed, extrapolated linearly), and the
    reference config's measure time as a fraction of its training time on this machine's rates
+7. threads per model: what a second thread buys each network's step and evaluation
 
 Everything compared is measured in the same process, in rotation (A, B, C, A, B, C, ...),
 because other processes may share these CPUs and the load drifts; we report medians, and
@@ -572,6 +573,63 @@ def bench_measure_cost(args, data: Tensors, tiny: bool) -> None:
            model_fraction=cost["model_fraction"], threads=args.threads)
 
 
+# ---------------------------------------------------------------- 7. threads per model
+
+
+THREAD_CASES = (("deep_cnn", None), ("width_cnn", 20), ("width_cnn", 2), ("shallow_cnn", None))
+
+
+def bench_threads(args, tiny: bool) -> None:
+    """What a second thread buys each network (issue 9: do jobs get the threads their model can use?).
+
+    Training steps at batch 128 and 1024 and an evaluation pass over 1000 images, genlab's model,
+    fused Adam and job settings (configure), 1 and 2 threads alternating in rotation; random data.
+    Two one-thread jobs side by side do 2.0x the work of one, so a second thread pays only where
+    it gives close to 2x (or where one job would otherwise run alone).
+    """
+    import torch.nn.functional as F
+
+    print("\n7. Threads per model: speedup of 2 threads over 1 (steps and evaluation; median of rotations)")
+    batches = (32,) if tiny else (128, 1024)
+    repeats = 2 if tiny else args.repeats
+    x_eval = torch.randn(100 if tiny else 1000, 1, 28, 28)
+    for arch, width in THREAD_CASES:
+        cfg = TrainConfig(experiment="bench", run="threads", seed=0, arch=arch, width=width, lr=1e-3, batch_size=128,
+                          epochs=1, n_train=1024, data_seed=0, random_labels=False)
+        model = build_model(arch, width)
+        opt = make_optimizer(model, cfg)
+        cells = []
+        for batch in (*batches, "eval"):
+            x = x_eval if batch == "eval" else torch.randn(batch, 1, 28, 28)
+            y = torch.randint(0, 10, (len(x),))
+
+            def work():
+                if batch == "eval":
+                    with torch.no_grad():
+                        model(x)
+                    return
+                opt.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                opt.step()
+
+            times = {1: [], 2: []}
+            steps = 1 if batch == 1024 else 5
+            for _ in range(repeats):
+                for threads in (1, 2):
+                    configure(threads, CPU)
+                    work()  # warm-up at this thread count
+                    t0 = time.perf_counter()
+                    for _ in range(steps):
+                        work()
+                    times[threads].append((time.perf_counter() - t0) / steps)
+            speedup = statistics.median(a / b for a, b in zip(times[1], times[2]))
+            label = "eval 1000" if batch == "eval" else f"batch {batch}"
+            cells.append(f"{label} {speedup:.2f}x")
+            record("threads", f"2 threads {arch}{'' if width is None else f' w{width}'} {label}", speedup, "x")
+        print(f"   {arch + ('' if width is None else f' w{width}'):<16}" + ", ".join(cells))
+    configure(args.threads, CPU)
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -585,7 +643,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per loop (--tiny: at most 3)")
     parser.add_argument("--eval-frac", type=float, default=0.25, help="genlab evaluates this fraction of N images per epoch")
     parser.add_argument("--out", help="also write every number to this .json or .csv")
-    parser.add_argument("--only", choices=["measure_cost"], help="run one section alone (its missing rates are calibrated)")
+    parser.add_argument("--only", choices=["measure_cost", "threads"], help="run one section alone (measure_cost calibrates the rates it needs)")
     args = parser.parse_args()
     if args.tiny:
         args.repeats = min(args.repeats, 3)
@@ -612,7 +670,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="genlab-bench-") as scratch:
             timed(bench_rss, args, args.data_root, Path(scratch), args.tiny)
             timed(bench_workflow, args, Path(scratch), args.tiny)
-    timed(bench_measure_cost, args, data, args.tiny)
+    if args.only in (None, "measure_cost"):
+        timed(bench_measure_cost, args, data, args.tiny)
+    if args.only in (None, "threads"):
+        timed(bench_threads, args, args.tiny)
 
     print("\nVariants: speedup of genlab's loop with the change (same rotation; >1 helps)")
     by_variant: dict[str, list[str]] = {}
