@@ -123,6 +123,17 @@ def test_without_a_server_the_script_runs_in_the_job_itself(tmp_path):
     assert f"pid {job.pid} child False" in out
 
 
+def test_a_server_that_died_before_serving_is_not_waited_for(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])  # never waited: a zombie, as a crashed server is
+    _wait_for(lambda: _zombie(dead.pid))
+    env = {warm.SOCKET_ENV: str(tmp_path / "never.sock"), warm.SERVER_PID_ENV: str(dead.pid)}
+    job = _job(tmp_path, env, {"mode": "exit", "code": 0})
+    out, err = job.communicate(timeout=30)  # not READY_WAIT_S
+    assert job.returncode == 0, err
+    assert f"pid {job.pid} child False" in out
+    dead.wait()
+
+
 def test_server_stops_and_removes_its_socket_when_the_workflow_ends(tmp_path):
     workflow = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     sock = tmp_path / "s.sock"

@@ -105,6 +105,7 @@ def _forward(child: int, signum: int) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Running: not gone, and not a zombie (a server that died is one until Snakemake exits)."""
     if pid <= 0:
         return False
     try:
@@ -113,7 +114,10 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc: trust kill(0)
 
 
 def _recv_exact(conn: socket.socket, n: int) -> bytes:
@@ -137,7 +141,11 @@ def start_for(workflow, enabled: bool, log: str | Path = "logs/warm_jobs.log") -
     local = workflow.local_exec and workflow.exec_mode.name == "DEFAULT"
     if not enabled or not local or workflow.deployment_settings.deployment_method:
         return None
-    return start(log)
+    try:
+        return start(log)
+    except OSError as exc:  # no socket folder, no fork: jobs simply start their own Python
+        print(f"genlab: note: warm jobs off ({exc}); every job starts its own Python", file=sys.stderr)
+        return None
 
 
 def start(log: str | Path) -> subprocess.Popen:
@@ -161,7 +169,10 @@ def serve(path: str, watch: int) -> None:
 
     t0 = time.perf_counter()
     for name in PRELOAD:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - a job that needs it imports it itself, and reports
+            print(f"could not preload {name}: {type(exc).__name__}: {exc}", flush=True)
     print(f"genlab warm server {os.getpid()}: imports took {time.perf_counter() - t0:.1f} s, serving {path}", flush=True)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
