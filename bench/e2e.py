@@ -249,6 +249,13 @@ def same_work(workdir: Path, plain_out: Path, config: dict) -> dict:
     return {"same_runs": same_runs, "same_subsets": subsets_ok, "runs": len(genlab_rows), "test_accuracy_genlab_plain": accuracy}
 
 
+def same_final_results(workdir: Path, other: Path) -> dict[str, bool]:
+    """Final metrics, sensitivity summary and interpolation curves of two workflow runs, byte for byte."""
+    names = sorted({str(p.relative_to(workdir)) for pattern in ("results/metrics/*.csv", "results/sensitivity/summary.csv",
+                                                                 "results/interpolation/*.csv") for p in workdir.glob(pattern)})
+    return {name: (other / name).is_file() and (workdir / name).read_bytes() == (other / name).read_bytes() for name in names}
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -378,11 +385,26 @@ def run(args, scratch: Path) -> None:
               f" median {report['startup_median_s']:.2f} s")
     print(f"   for comparison, in fresh processes: python -c 'import torch' {t_torch:.2f} s,"
           f" python -c 'import genlab.jobs' {t_jobs:.2f} s")
+    identical = same_final_results(scratch / "genlab0", scratch / "against0") if against else None
+
+    speedup = 1 / statistics.median(ratios)
+    print("\nTargets (issue 9):")
+    print(f"   genlab {speedup:.2f}x as fast as the plain script: 1.5x on the quick preset's work"
+          f" {'held' if speedup >= 1.5 else 'missed'}, 2x on a larger study {'held' if speedup >= 2 else 'missed'}")
+    if "fixed_cost_median_s" in report:
+        over = report["fixed_cost_median_s"] - t_torch
+        print(f"   fixed cost of a training job {over:+.2f} s against importing torch (at most +1.5 s): {'held' if over <= 1.5 else 'missed'}")
+    if against_ratios:
+        now = statistics.median(against_ratios)
+        print(f"   wall time {now:.2f} of {args.against}'s (at most 0.60): {'held' if now <= 0.6 else 'missed'}")
+        print(f"   final metrics, sensitivity and interpolation tables byte-identical to {args.against}'s:"
+              f" {all(identical.values())} ({len(identical)} files{'' if all(identical.values()) else '; differ: ' + ', '.join(k for k, v in identical.items() if not v)})")
     info["loadavg_end"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"   loadavg at end {info['loadavg_end']}")
     if args.out:
         result = {"machine": info, "plain_wall_s": plain_walls, "genlab_wall_s": genlab_walls, "ratio_genlab_over_plain": ratios,
                   "against": args.against, "against_wall_s": against_walls, "ratio_genlab_over_against": against_ratios,
+                  "identical_to_against": identical,
                   "import_torch_s": t_torch, "import_genlab_jobs_s": t_jobs, "coarse_estimate_wall_s": est["wall_s"],
                   "genlab": reports, "same_work": check}
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
