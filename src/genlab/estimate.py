@@ -235,9 +235,14 @@ def estimate_light_jobs(config: dict, fixed_cost: float, light_cost: float = LIG
 
 def estimate_plan(
     config: dict, step_time: StepTime, eval_time: EvalTime, point_time: PointTime, fixed_cost: float,
-    light_cost: float = LIGHT_JOB_S, n_test: int | None = None,
+    light_cost: float | None = None, n_test: int | None = None,
 ) -> list[dict]:
-    """Every job `snakemake` would run for this config from scratch, with its estimate."""
+    """Every job `snakemake` would run for this config from scratch, with its estimate.
+
+    Light jobs (no torch work) cost `light_cost`, by default LIGHT_JOB_S or the fixed cost if lower
+    (a warm job starts faster than a fresh Python imports pandas)."""
+    if light_cost is None:
+        light_cost = min(fixed_cost, LIGHT_JOB_S)
     if n_test is None:
         n_test = test_split_size(config)
     configs = [cfg for experiment in plan.EXPERIMENTS for cfg in plan.planned_configs(config, experiment)]
@@ -561,8 +566,7 @@ def one_line_total(config: dict, cores: int) -> str:
     with warm_jobs off, DEFAULT_FIXED_COST_S) per job; `genlab estimate` measures this machine instead."""
     timing = Timing(coarse_calibrations())
     fixed = WARM_JOB_S if config.get("warm_jobs") else DEFAULT_FIXED_COST_S
-    rows = estimate_plan(config, timing.step_time, timing.eval_time, timing.point_time, fixed,
-                         light_cost=min(fixed, LIGHT_JOB_S))
+    rows = estimate_plan(config, timing.step_time, timing.eval_time, timing.point_time, fixed)
     summary = summarize(rows, parallel_jobs(cores, config["train_threads"]))
     return total_line(summary, "cpu", prefix="genlab: estimated (coarse: the reference machine's CPU rates; `genlab estimate` measures this one):")
 
@@ -578,12 +582,12 @@ def priorities(config: dict) -> dict[tuple[str, str], int]:
     measures are left out of a training's count: they are a target of their own, and count for
     themselves once their checkpoint is there."""
     timing = Timing(coarse_calibrations())
-    rows = estimate_plan(config, timing.step_time, timing.eval_time, timing.point_time, 0.0, light_cost=0.0)
+    rows = estimate_plan(config, timing.step_time, timing.eval_time, timing.point_time, 0.0)
     after: dict[str, float] = {}  # training job -> the longest job that reads its checkpoint
     for row in rows:
         if row["rule"] == "interpolate":
             seed = row["job"].rsplit("/", 1)[1]
-            consumers = [f"interpolation/{run}/{seed}" for run in ("A", "B")]
+            consumers = [f"interpolation/{run}/{seed}" for run in plan.run_names(config, "interpolation")]
         elif row["rule"] == "sensitivity_measure":
             consumers = [row["job"]]
         else:
@@ -681,8 +685,7 @@ def run_cli(config: dict, device: str, cores: int, coarse: bool = False, fixed_c
     else:
         print_(f"fixed cost per job: {fixed_cost:.1f} s (given)")
     timing = Timing(cals)
-    light = min(fixed_cost, LIGHT_JOB_S)
-    rows = estimate_plan(config, timing.step_time, timing.eval_time, timing.point_time, fixed_cost, light_cost=light)
+    rows = estimate_plan(config, timing.step_time, timing.eval_time, timing.point_time, fixed_cost)
     summary = summarize(rows, parallel)
     if per_job:
         for line in job_lines(rows):

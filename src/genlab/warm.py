@@ -68,12 +68,15 @@ def delegate(snakemake, script: str) -> None:
                                 "argv": sys.argv, "pgid": os.getpgid(0)})
         socket.send_fds(conn, [struct.pack("!Q", len(payload))], [0, 1, 2])
         conn.sendall(payload)
-        (child,) = struct.unpack("!q", _recv_exact(conn, 8))
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, lambda signum, _frame: _forward(child, signum))
-        status = _recv_exact(conn, 4)
+        pid = _recv_exact(conn, 8)
+        child = struct.unpack("!q", pid)[0] if len(pid) == 8 else None
+        if child is not None:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(sig, lambda signum, _frame: _forward(child, signum))
+        status = _recv_exact(conn, 4) if child is not None else b""
     if len(status) < 4:
-        print(f"genlab: error: warm job process {child} ended without an exit status (killed?)", file=sys.stderr)
+        print(f"genlab: error: warm job process {child or '(not started)'} ended without an exit status; "
+              "its log, or logs/warm_jobs.log, says why", file=sys.stderr)
         raise SystemExit(1)
     raise SystemExit(struct.unpack("!i", status)[0])
 
