@@ -41,7 +41,10 @@ def load_checkpoint(path: str | Path) -> dict:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise GenlabError(f"{path}: not a readable checkpoint ({reason[:200]})") from None
+        # Checkpoints are written atomically, so an unreadable one was damaged later: say how to recover.
+        raise GenlabError(
+            f"{path}: not a readable checkpoint ({reason[:200]}); delete it and rerun: the run that made it is trained again"
+        ) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise GenlabError(f"{path}: not a genlab checkpoint (expected format {CHECKPOINT_FORMAT})")
     ckpt["config"] = TrainConfig.from_dict(ckpt["config"], source=str(path))
