@@ -16,45 +16,19 @@ configfile: Path(workflow.basedir) / "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
-include: "workflow/rules/random_labels.smk"
-include: "workflow/rules/params_vs_gen.smk"
-include: "workflow/rules/interpolation.smk"
-include: "workflow/rules/sensitivity.smk"
-include: "workflow/rules/corruption.smk"
+
+
+# One rules file per chosen experiment (genlab.experiments: the registry, plugins included).
+for rules_file in experiment_rules():
+
+    include: rules_file
+
+
 include: "workflow/rules/measures.smk"
 include: "workflow/rules/claims.smk"
 
 
-# Tables, provenance records and figures are light: on a cluster they run where Snakemake runs.
-localrules:
-    all,
-    metrics,
-    provenance,
-    effective_config,
-    random_labels,
-    params_vs_gen,
-    interpolation,
-    sensitivity,
-    corruption,
-    sensitivity_summary,
-    corruption_summary,
-    plot_random_labels,
-    plot_params_vs_gen,
-    plot_interpolation,
-    plot_sensitivity,
-    plot_corruption,
-    measures,
-    measures_table,
-    measures_ranking,
-    plot_measures_vs_generalization,
-    plot_sharpness_vs_batch_size,
-    plot_landscape_1d,
-    plot_landscape_2d,
-    claims,
-    claims_table,
-
-
-# Every figure, table and provenance record of the study, the effective config and the claims.
+# Every figure, table and provenance record of the chosen experiments, the effective config and the claims.
 rule all:
     default_target: True
     input:
@@ -62,3 +36,4 @@ rule all:
         "results/config.yaml",
         MEASURE_OUTPUTS,
         "results/claims.csv",
+    localrule: True

@@ -283,7 +283,7 @@ def main() -> None:
 
 def run(args, scratch: Path) -> None:
     sys.path[:0] = [str(REPO / "src"), str(REPO / "tests")]
-    from genlab import estimate
+    from genlab import cost, rates
     from genlab.cli import check_config_files
     from genlab.idx import raw_files
 
@@ -301,10 +301,9 @@ def run(args, scratch: Path) -> None:
     config["data_root"] = str(data_root)
 
     # What genlab's coarse estimate says for these four experiments (compared with the measured wall).
-    timing = estimate.Timing(estimate.coarse_calibrations())
-    est_rows = [r for r in estimate.estimate_plan(config, timing.step_time, timing.eval_time, timing.point_time,
-                                                  estimate.DEFAULT_FIXED_COST_S) if r["experiment"] in TARGETS]
-    est = estimate.summarize(est_rows, estimate.parallel_jobs(args.cores, config["train_threads"]))["total"]
+    coarse = cost.model_for(config, rates.Timing(rates.coarse_calibrations()), cost.DEFAULT_FIXED_COST_S)
+    est_rows = [r for r in cost.plan_jobs(config, coarse) if r["experiment"] in TARGETS]
+    est = cost.summarize(est_rows, cost.parallel_jobs(args.cores, config["train_threads"]))["total"]
 
     cpu = re.search(r"^model name\s*:\s*(.*)$", Path("/proc/cpuinfo").read_text(), re.M)
     info = {"cpu": cpu.group(1) if cpu else "?", "cpus": os.cpu_count(), "cores": args.cores,

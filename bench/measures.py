@@ -5,7 +5,7 @@ called as the workflow's measure and landscape jobs call it (genlab.measures.job
 eval mode, chunks of eval_batch_size, the job's threads and genlab.device.configure's settings),
 and extrapolated linearly to the reference counts of config.yaml's `measures:` section:
 
-    hvp          genlab.measures.hessian.hvp over n points: Hessian-vector products per second
+    hvp          genlab.measures.loss.hvp over n points: Hessian-vector products per second
     lanczos      hessian_spectrum at k + 1 steps: per step = one HVP + the reorthogonalisation
                  against all earlier basis vectors; the latter grows with the step number, so it
                  is timed on its own (a projection on a small basis, per basis vector) and added
@@ -21,11 +21,11 @@ and extrapolated linearly to the reference counts of config.yaml's `measures:` s
 
 Where n (or the landscape's image count) is below the reference (--tiny), times are also scaled
 linearly in images. Lanczos and the ascent are counted at their maximum steps (upper bounds), as
-genlab.estimate counts them.
+genlab.cost counts them.
 
 reference_cost then adds up every measured checkpoint and landscape of the reference config
 (width_cnn widths between the measured ones interpolated linearly in forward FLOPs) and divides
-by the reference training time from genlab.estimate.estimate_runs on this machine's step rates.
+by the reference training time from genlab.cost.training_jobs on this machine's step rates.
 """
 
 from __future__ import annotations
@@ -36,14 +36,15 @@ from dataclasses import dataclass
 
 import torch
 
-from genlab import estimate, plan
+from genlab import calibration, cost, experiments, plan, rates
 from genlab.config import TrainConfig
 from genlab.data import Tensors
 from genlab.device import configure
-from genlab.measures import jobs as measures_jobs
-from genlab.measures.hessian import hessian_spectrum, hutchinson_trace, hvp, trainable
-from genlab.measures.landscape import filter_normalized_direction, landscape_1d, landscape_2d
+from genlab.measures import plan as measure_plan
+from genlab.measures.loss import hvp, trainable
 from genlab.measures.sharpness import average_sharpness, keskar_sharpness
+from genlab.measures.spectrum import hessian_spectrum, hutchinson_trace
+from genlab.measures.surface import filter_normalized_direction, landscape_1d, landscape_2d
 from genlab.training import init_model
 
 CPU = torch.device("cpu")
@@ -95,7 +96,7 @@ def _timed(f, *a, **kw) -> float:
 
 
 def _reorth_per_vector(p: int, rows: int, generator: torch.Generator) -> float:
-    """Seconds per basis vector of Lanczos' reorthogonalisation (twice, as genlab.measures.hessian.lanczos does)."""
+    """Seconds per basis vector of Lanczos' reorthogonalisation (twice, as genlab.measures.spectrum.lanczos does)."""
     basis = torch.randn(rows, p, generator=generator)  # (rows, P)
     w = torch.randn(p, generator=generator)
 
@@ -200,14 +201,14 @@ def _across_widths(per_width: dict, arch: str, width: int | None) -> float:
     if width in per_width:
         return per_width[width]
     widths = sorted(per_width)
-    xs = [estimate.forward_macs(arch, w) for w in widths]
-    return estimate._interp(xs, [per_width[w] for w in widths], estimate.forward_macs(arch, width), extrapolate=True)
+    xs = [rates.forward_macs(arch, w) for w in widths]
+    return rates._interp(xs, [per_width[w] for w in widths], rates.forward_macs(arch, width), extrapolate=True)
 
 
 def step_calibrations(training_rows: list[dict], eval_s: dict, threads: int, chunk: int, tiny: bool) -> list[dict]:
-    """genlab.estimate calibrations from section 1's genlab train-only rates at each (arch, width, batch) and this
+    """genlab.rates calibrations from section 1's genlab train-only rates at each (arch, width, batch) and this
     section's evaluation time per image; an (arch, width) section 1 did not train (--tiny) is calibrated by
-    genlab.estimate.calibrate at batch 128."""
+    genlab.calibration.calibrate at batch 128."""
     step_s: dict = {}
     for r in training_rows:
         step_s.setdefault((r["arch"], r["width"]), {})[r["batch"]] = r["batch"] / r["train_only_samples_s"]
@@ -217,15 +218,15 @@ def step_calibrations(training_rows: list[dict], eval_s: dict, threads: int, chu
         if key in step_s:
             source, steps = "bench section 1", step_s[key]
         else:
-            cal = estimate.calibrate(arch, [128], threads, "cpu", width=width, eval_batch_size=chunk,
+            cal = calibration.calibrate(arch, [128], threads, "cpu", width=width, eval_batch_size=chunk,
                                      target_s=0.2 if tiny else 0.5)
-            source, steps = "genlab.estimate.calibrate", cal["step_s"]
+            source, steps = "genlab.calibration.calibrate", cal["step_s"]
         cals.append({"arch": arch, "width": width, "device": "cpu", "threads": threads, "precision": "fp32",
                      "source": source, "step_s": steps, "eval_s": ev, "point_s": None, "seconds": 0.0})
     return cals
 
 
-def reference_cost(config: dict, ref: dict, extrapolated: dict, timing: estimate.Timing) -> dict:
+def reference_cost(config: dict, ref: dict, extrapolated: dict, timing: rates.Timing) -> dict:
     """Every measured checkpoint and landscape of the reference config, and its training, on this machine's rates."""
     kinds = [k for k in ref["kinds"] if k in KINDS]
     per_arch: dict = {}
@@ -236,7 +237,7 @@ def reference_cost(config: dict, ref: dict, extrapolated: dict, timing: estimate
     model = {k: 0.0 for k in by_kind}  # genlab.estimate's flatness model on the same rates, for comparison
     by_experiment: dict = {}
     n = ref["n_points"]
-    checkpoints = measures_jobs.measured_checkpoints(config)
+    checkpoints = measure_plan.measured_checkpoints(config)
     for experiment, run, seed in checkpoints:
         cfg = plan.train_config(config, experiment, run, seed)
         grad = timing.step_time(cfg.arch, cfg.width, 128) / 128
@@ -250,8 +251,8 @@ def reference_cost(config: dict, ref: dict, extrapolated: dict, timing: estimate
             model["keskar"] += n * len(ref["keskar_eps"]) * ref["keskar_steps"] * grad
         if "average_sharpness" in kinds:
             model["average_sharpness"] += n * len(ref["average_sigma"]) * (ref["samples"] + 1) * timing.eval_time(cfg.arch, cfg.width)
-    n_test = estimate.test_split_size(config)
-    landscapes = measures_jobs.landscape_checkpoints(config)
+    n_test = cost.test_split_size(config)
+    landscapes = measure_plan.landscape_checkpoints(config)
     for experiment, run, seed in landscapes:
         cfg = plan.train_config(config, experiment, run, seed)
         s = _across_widths(per_arch[(cfg.arch, "landscape")], cfg.arch, cfg.width)
@@ -260,8 +261,8 @@ def reference_cost(config: dict, ref: dict, extrapolated: dict, timing: estimate
         by_kind["landscape"] += s
         by_experiment["landscape"] = by_experiment.get("landscape", 0.0) + s
         model["landscape"] += (ref["points_1d"] + ref["points_2d"] ** 2) * images * timing.eval_time(cfg.arch, cfg.width)
-    configs = [cfg for experiment in plan.EXPERIMENTS for cfg in plan.planned_configs(config, experiment)]
-    runs = estimate.estimate_runs(configs, timing.step_time, timing.eval_time, 0.0, n_test)
+    configs = [cfg for experiment in experiments.chosen(config) for cfg in plan.planned_configs(config, experiment)]
+    runs = cost.training_jobs(configs, cost.CostModel(timing, 0.0, 0.0, n_test))
     training_s = sum(r["work_s"] for r in runs)
     measures_s = sum(by_kind.values())
     counts: dict = {}
@@ -278,7 +279,7 @@ def reference_cost(config: dict, ref: dict, extrapolated: dict, timing: estimate
     }
 
 
-def model_per_checkpoint(arch: str, width: int | None, ref: dict, timing: estimate.Timing) -> dict:
+def model_per_checkpoint(arch: str, width: int | None, ref: dict, timing: rates.Timing) -> dict:
     """genlab.estimate's flatness model for one checkpoint of (arch, width), per kind (seconds)."""
     n = ref["n_points"]
     grad = timing.step_time(arch, width, 128) / 128

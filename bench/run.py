@@ -44,8 +44,8 @@ from flops import counted_flops, forward_macs, train_flops_per_sample  # noqa: E
 from genlab.config import TrainConfig  # noqa: E402
 from genlab.data import Tensors, load_tensors, make_subset  # noqa: E402
 from genlab.device import configure  # noqa: E402
-from genlab.measures.interpolation import interpolation_curve  # noqa: E402
-from genlab.measures.sensitivity import jacobian_norms  # noqa: E402
+from genlab.experiments.interpolation import interpolation_curve  # noqa: E402
+from genlab.measures.jacobian import jacobian_norms  # noqa: E402
 from genlab.idx import raw_files  # noqa: E402
 from genlab.models import build_model  # noqa: E402
 from genlab.training import evaluate_splits, init_model, make_optimizer, train_epoch  # noqa: E402
@@ -498,7 +498,8 @@ def _secs(s: float) -> str:
 def bench_measure_cost(args, data: Tensors, tiny: bool) -> None:
     """Section 6 (issue 11): HVP rate, each measure kind's time at the reference settings, measures / training."""
     from genlab.cli import check_config_files
-    from genlab.estimate import Timing, duration
+    from genlab.estimate import duration
+    from genlab.rates import Timing
 
     genlab.training.CPU_MICRO_BATCH = GENLAB_MICRO_BATCH  # a section-1 variant may have left another
     config = check_config_files([str(REPO / "config.yaml")])
@@ -559,7 +560,7 @@ def bench_measure_cost(args, data: Tensors, tiny: bool) -> None:
           f" (genlab.estimate's model: {duration(cost['model_measures_s'])})")
     print(f"       training: {cost['training_runs']} runs, {duration(cost['training_s'])}"
           f" (steps {duration(cost['training_steps_s'])} + evaluation {duration(cost['training_eval_s'])};"
-          f" genlab.estimate.estimate_runs; step rates: {sources}; evaluation: 6b's landscape rate)")
+          f" genlab.cost.training_jobs; step rates: {sources}; evaluation: 6b's landscape rate)")
     print(f"       measures / training = {cost['fraction']:.2f}   (genlab.estimate's model: {cost['model_fraction']:.2f};"
           f" work only, no per-job fixed cost; one thread both sides; upper bounds both:"
           f" measures at max steps{', runs that stop once they fit at max epochs' if cost['training_upper_bound'] else ''})")
@@ -595,7 +596,7 @@ def bench_threads(args, tiny: bool) -> None:
     x_eval = torch.randn(100 if tiny else 1000, 1, 28, 28)
     for arch, width in THREAD_CASES:
         cfg = TrainConfig(experiment="bench", run="threads", seed=0, arch=arch, width=width, lr=1e-3, batch_size=128,
-                          epochs=1, n_train=1024, data_seed=0, random_labels=False)
+                          epochs=1, n_train=1024, data_seed=0, permuted_labels=False)
         model = build_model(arch, width)
         opt = make_optimizer(model, cfg)
         cells = []

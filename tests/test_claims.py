@@ -7,20 +7,16 @@ import pandas as pd
 import pytest
 
 from genlab import claims
-from genlab.claims import (
-    collect_claims,
-    corruption_claims,
-    interpolation_claims,
-    kendall_tau,
-    measures_claims,
-    params_vs_gen_claims,
-    random_labels_claims,
-    sensitivity_claims,
-    spearman_rho,
-    summary_lines,
-    write_claims,
-)
+from genlab.claims import collect_claims, summary_lines, write_claims
 from genlab.errors import GenlabError
+from genlab.experiments import corruption, interpolation, params_vs_gen, random_labels, sensitivity
+from genlab.ranks import kendall_tau, spearman_rho
+
+random_labels_claims = random_labels.judge
+params_vs_gen_claims = params_vs_gen.judge
+interpolation_claims = interpolation.judge
+sensitivity_claims = sensitivity.judge
+corruption_claims = corruption.judge
 
 
 def verdicts(rows: list[dict]) -> dict[str, bool]:
@@ -344,7 +340,7 @@ def test_clean_before_corrupted_without_label_noise_column_tells_runs_apart_by_f
         path.parent.mkdir()
         corr_history({(0.5, 0): epochs}).drop(columns=["label_noise"]).to_csv(path, index=False)
         paths.append(str(path))
-    df = collect_claims({"corruption_histories": paths})
+    df = collect_claims({"corruption": {"histories": paths}})
     assert df.claim.tolist() == ["clean_before_corrupted"] and not df.held[0]
     assert "1 of 2 runs" in df.evidence[0] and f"not in {paths[1]} seed 0 (clean epoch 2, corrupted 1)" in df.evidence[0]
     both = pd.concat([pd.read_csv(p) for p in paths])  # same seed, nothing to tell the runs apart
@@ -381,7 +377,19 @@ def measures_tables(sens_values: dict, a_value=5.0, b_value=1.0):
 RISING = [1, 2, 3, 4, 5, 6]
 
 
-def test_large_batch_sharper_holds():
+@pytest.fixture
+def measures_claims(tmp_path):
+    """The large_batch_sharper claims of both experiments, from the two tables written as the workflow does."""
+    def judge(measures, metrics, metrics_source="measure_metrics.csv"):
+        measures_csv, metrics_csv = tmp_path / "all.csv", tmp_path / metrics_source
+        measures.to_csv(measures_csv, index=False)
+        metrics.to_csv(metrics_csv, index=False)
+        inputs = {"measures": [str(measures_csv)], "measure_metrics": [str(metrics_csv)]}
+        return interpolation.claims(inputs) + sensitivity.claims(inputs)
+    return judge
+
+
+def test_large_batch_sharper_holds(measures_claims):
     rows = measures_claims(*measures_tables({"keskar_eps1e-3": RISING, "keskar_eps5e-4": RISING, "hessian_eig1": RISING}))
     assert [(r["experiment"], r["claim"], r["held"]) for r in rows] == [
         ("interpolation", "large_batch_sharper", True), ("sensitivity", "large_batch_sharper", True),
@@ -391,7 +399,7 @@ def test_large_batch_sharper_holds():
     assert "batch-1024 solution vs the batch-64" in rows[0]["evidence"]
 
 
-def test_large_batch_sharper_not_held():
+def test_large_batch_sharper_not_held(measures_claims):
     measures, metrics = measures_tables(
         {"keskar_eps1e-3": RISING, "hessian_eig1": [6, 5, 4, 3, 2, 1]}, a_value=1.0, b_value=5.0
     )
@@ -401,7 +409,7 @@ def test_large_batch_sharper_not_held():
     assert "hessian_eig1 -1.000" in rows[1]["evidence"] and "1 estimate(s) not converged" in rows[1]["evidence"]
 
 
-def test_large_batch_sharper_needs_every_batch_size():
+def test_large_batch_sharper_needs_every_batch_size(measures_claims):
     measures, metrics = measures_tables({"hessian_eig1": RISING})
     with pytest.raises(GenlabError, match="mm.csv: no batch size for sensitivity/batch32 seed 0"):
         measures_claims(measures, metrics.iloc[1:], metrics_source="mm.csv")
@@ -419,23 +427,28 @@ def write_inputs(tmp_path) -> dict[str, list[str]]:
 
     rl = histories()
     measures, measure_metrics = measures_tables({"keskar_eps1e-3": RISING, "hessian_eig1": RISING})
-    return {
-        "random_labels_histories": [save(f"rl/seed{s}.csv", rl[rl.seed == s]) for s in (0, 1)],
-        "params_vs_gen_metrics": [save("params_vs_gen.csv", width_metrics([0.3, 0.7, 0.82, 0.86, 0.87, 0.88, 0.88]))],
-        "interpolation_curves": [save("interp/seed0.csv", curve())],
-        "interpolation_metrics": [save("interpolation.csv", interp_metrics())],
-        "sensitivity_summary": [save("summary.csv", sens_summary([6, 5, 4, 3.5, 3, 2], [0.06, 0.05, 0.04, 0.03, 0.02, 0.01]))],
-        "corruption_summary": [save("corruption.csv", corr_summary([100, 200, 400, 800, None], [0.98, 0.8, 0.5, 0.2, 0.1]))],
-        # As the workflow writes them: one file per run, no label_noise column.
-        "corruption_histories": [
-            save(f"ch/{name}/seed0.csv", corr_history({(p, 0): epochs}).drop(columns=["label_noise"]))
-            for name, p, epochs in (("noise0p0", 0.0, [(0.5, None), (0.95, None)]),
-                                    ("noise0p5", 0.5, [(0.5, 0.1), (0.92, 0.3), (0.97, 0.95)]),
-                                    ("noise1p0", 1.0, [(None, 0.95)]))
-        ],
+    measured = {
         "measures": [save("all.csv", measures)],
         "measure_metrics": [save("m_sens.csv", measure_metrics[measure_metrics.experiment == "sensitivity"]),
                             save("m_interp.csv", measure_metrics[measure_metrics.experiment == "interpolation"])],
+    }
+    return {
+        "random_labels": {"histories": [save(f"rl/seed{s}.csv", rl[rl.seed == s]) for s in (0, 1)]},
+        "params_vs_gen": {"metrics": [save("params_vs_gen.csv", width_metrics([0.3, 0.7, 0.82, 0.86, 0.87, 0.88, 0.88]))]},
+        "interpolation": {"curves": [save("interp/seed0.csv", curve())], "metrics": [save("interpolation.csv", interp_metrics())],
+                          **measured},
+        "sensitivity": {"summary": [save("summary.csv", sens_summary([6, 5, 4, 3.5, 3, 2], [0.06, 0.05, 0.04, 0.03, 0.02, 0.01]))],
+                        **measured},
+        "corruption": {
+            "summary": [save("corruption.csv", corr_summary([100, 200, 400, 800, None], [0.98, 0.8, 0.5, 0.2, 0.1]))],
+            # As the workflow writes them: one file per run, no label_noise column.
+            "histories": [
+                save(f"ch/{name}/seed0.csv", corr_history({(p, 0): epochs}).drop(columns=["label_noise"]))
+                for name, p, epochs in (("noise0p0", 0.0, [(0.5, None), (0.95, None)]),
+                                        ("noise0p5", 0.5, [(0.5, 0.1), (0.92, 0.3), (0.97, 0.95)]),
+                                        ("noise1p0", 1.0, [(None, 0.95)]))
+            ],
+        },
     }
 
 
@@ -468,8 +481,9 @@ def test_write_claims_is_byte_identical_and_complete(tmp_path):
 
 def test_experiments_not_run_are_not_emitted(tmp_path):
     paths = write_inputs(tmp_path)
-    paths["random_labels_histories"] = []
-    del paths["corruption_histories"], paths["measure_metrics"], paths["interpolation_curves"]
+    paths["random_labels"]["histories"] = []
+    del paths["corruption"]["histories"], paths["sensitivity"]["measure_metrics"], paths["interpolation"]["curves"]
+    del paths["interpolation"]["measure_metrics"]
     df = collect_claims(paths)
     assert set(df.experiment) == {"params_vs_gen", "sensitivity", "corruption"}
     assert "clean_before_corrupted" not in set(df.claim) and "large_batch_sharper" not in set(df.claim)
@@ -480,7 +494,7 @@ def test_failed_claims_are_kept_and_summarised(tmp_path):
     paths = write_inputs(tmp_path)
     path = tmp_path / "rl_bad.csv"
     histories(train_acc=0.5).to_csv(path, index=False)
-    paths["random_labels_histories"] = [str(path)]
+    paths["random_labels"]["histories"] = [str(path)]
     df = collect_claims(paths)
     assert len(df) == 16 and df.held.sum() == 15
     lines = summary_lines(df)
@@ -499,28 +513,34 @@ def one_line_error(paths) -> str:
 def test_missing_file_column_or_rows_names_the_file(tmp_path):
     paths = write_inputs(tmp_path)
     missing = str(tmp_path / "nope.csv")
-    assert one_line_error({"sensitivity_summary": [missing]}) == f"{missing}: no such file"
+    assert one_line_error({"sensitivity": {"summary": [missing]}}) == f"{missing}: no such file"
 
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    assert one_line_error({"interpolation_curves": [str(empty)]}) == f"{empty}: empty file"
+    assert one_line_error({"interpolation": {"curves": [str(empty)]}}) == f"{empty}: empty file"
 
     header_only = tmp_path / "header.csv"
     header_only.write_text("alpha,train_loss,train_accuracy\n")
-    assert one_line_error({"interpolation_curves": [str(header_only)]}) == f"{header_only}: no rows"
+    assert one_line_error({"interpolation": {"curves": [str(header_only)]}}) == f"{header_only}: no rows"
 
     no_column = tmp_path / "params.csv"
     width_metrics([0.3] * 7).drop(columns=["n_params"]).to_csv(no_column, index=False)
-    assert one_line_error({"params_vs_gen_metrics": [str(no_column)]}) == f"{no_column}: missing column(s) n_params"
+    assert one_line_error({"params_vs_gen": {"metrics": [str(no_column)]}}) == f"{no_column}: missing column(s) n_params"
 
     # The second of two history files lacks test_loss: that file is named, not the first.
     bad = tmp_path / "rl_bad.csv"
     histories().drop(columns=["test_loss"]).to_csv(bad, index=False)
-    message = one_line_error({"random_labels_histories": [paths["random_labels_histories"][0], str(bad)]})
+    message = one_line_error({"random_labels": {"histories": [paths["random_labels"]["histories"][0], str(bad)]}})
     assert message == f"{bad}: missing column(s) test_loss"
 
     text = tmp_path / "text.csv"
     histories().assign(test_loss="oops").to_csv(text, index=False)
-    assert one_line_error({"random_labels_histories": [str(text)]}).startswith(f"{text}: column test_loss has a non-numeric")
+    assert one_line_error({"random_labels": {"histories": [str(text)]}}).startswith(f"{text}: column test_loss has a non-numeric")
 
-    assert one_line_error({"measure": ["x"]}).startswith("claims inputs: unknown key(s) measure")
+    assert one_line_error({"measure": {"x": ["x"]}}).startswith("claims inputs: unknown experiment(s) measure")
+
+
+def test_claims_rule_inputs_round_trip():
+    flat = {"interpolation__curves": ["a.csv"], "interpolation__measure_metrics": ["m.csv", "n.csv"], "toy__metrics": ["t.csv"]}
+    assert claims.nested_inputs(flat) == {"interpolation": {"curves": ["a.csv"], "measure_metrics": ["m.csv", "n.csv"]},
+                                          "toy": {"metrics": ["t.csv"]}}

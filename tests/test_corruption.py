@@ -11,8 +11,12 @@ import torch
 from genlab import corrupt
 from genlab.config import TrainConfig
 from genlab.errors import GenlabError
+from genlab.columns import FIT_HISTORY_COLUMNS
 from genlab.experiments import corruption as exp
+from genlab.experiments import corruption_figures as figures
+from genlab.experiments import corruption_summary as summaries
 from genlab.mnist import to_float
+from genlab.validate import validate
 from mnist_files import synthetic_split
 
 
@@ -206,14 +210,14 @@ def test_input_corruption_names_agree_with_genlab_corrupt():
 @pytest.mark.parametrize(
     "section, message",
     [
-        ({"label_noise": [0.2, 1.5]}, "config key corruption.label_noise: 1.5 is outside [0, 1]"),
-        ({"label_noise": [-0.1]}, "config key corruption.label_noise: -0.1 is outside [0, 1]"),
-        ({"label_noise": [0.2, 0.4, 0.2]}, "config key corruption.label_noise: 0.2 is listed twice"),
-        ({"input_corruptions": ["blur"]}, "config key corruption.input_corruptions: 'blur' is not one of shuffled_pixels, random_pixels, gaussian"),
-        ({"input_corruptions": ["gaussian", "gaussian"]}, "config key corruption.input_corruptions: 'gaussian' is listed twice"),
-        ({"label_noise": [], "input_corruptions": []}, "config key corruption: label_noise and input_corruptions are both empty, no run to train"),
-        ({"fit_threshold": 0.0}, "config key corruption.fit_threshold: 0.0 is outside (0, 1]"),
-        ({"fit_threshold": 1.01}, "config key corruption.fit_threshold: 1.01 is outside (0, 1]"),
+        ({"label_noise": [0.2, 1.5]}, "config key corruption.label_noise.1: 1.5 must be <= 1"),
+        ({"label_noise": [-0.1]}, "config key corruption.label_noise.0: -0.1 must be >= 0"),
+        ({"label_noise": [0.2, 0.4, 0.2]}, "config key corruption.label_noise: [0.2, 0.4, 0.2] has non-unique elements"),
+        ({"input_corruptions": ["blur"]},
+         "config key corruption.input_corruptions.0: 'blur' is not one of ['shuffled_pixels', 'random_pixels', 'gaussian']"),
+        ({"input_corruptions": ["gaussian", "gaussian"]}, "config key corruption.input_corruptions: ['gaussian', 'gaussian'] has non-unique elements"),
+        ({"fit_threshold": 0.0}, "config key corruption.fit_threshold: 0.0 must be > 0"),
+        ({"fit_threshold": 1.01}, "config key corruption.fit_threshold: 1.01 must be <= 1"),
         ({"eval_train_size": 6000}, "config key corruption.eval_train_size: 6000 exceeds n_train 5000"),
         ({"batch_size": 6000}, "config key corruption.batch_size: batch size 6000 exceeds corruption.n_train (5000)"),
         (
@@ -223,9 +227,15 @@ def test_input_corruption_names_agree_with_genlab_corrupt():
     ],
 )
 def test_check_names_the_key(section, message):
+    """Single keys by the schema, cross-key rules by the module: both through genlab.validate."""
     with pytest.raises(GenlabError) as err:
-        exp.check(_config(**section))
+        validate(_config(**section), against_data=False)
     assert str(err.value) == message
+
+
+def test_both_lists_empty_is_named():
+    with pytest.raises(GenlabError, match=r"^config key corruption: label_noise and input_corruptions are both empty, no run to train$"):
+        exp.check(_config(label_noise=[], input_corruptions=[]))
 
 
 def test_check_accepts_the_reference_section_and_the_edge_of_rounding():
@@ -246,7 +256,7 @@ def test_train_config_and_subset_params():
     config = _config(eval_test_size=1000)
     cfg = exp.train_config(config, "noise0p4", "2")
     assert isinstance(cfg, TrainConfig)
-    assert (cfg.experiment, cfg.run, cfg.seed, cfg.arch, cfg.width, cfg.random_labels) == ("corruption", "noise0p4", 2, "deep_cnn", None, False)
+    assert (cfg.experiment, cfg.run, cfg.seed, cfg.arch, cfg.width, cfg.permuted_labels) == ("corruption", "noise0p4", 2, "deep_cnn", None, False)
     assert (cfg.lr, cfg.batch_size, cfg.epochs, cfg.n_train, cfg.data_seed) == (1e-4, 128, 500, 5000, 3)
     assert (cfg.label_noise, cfg.input_corruption, cfg.fit_threshold) == (0.4, "none", 1.0)
     assert (cfg.eval_train_size, cfg.eval_test_size, cfg.eval_epochs, cfg.precision) == (None, 1000, "all", "fp32")
@@ -265,7 +275,7 @@ def test_train_config_and_subset_params():
 
 def _history(path, seed: int, accuracies: list[float], steps_per_epoch: int = 40, p: float = 0.0) -> str:
     with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=exp.HISTORY_COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=FIT_HISTORY_COLUMNS)
         writer.writeheader()
         for i, acc in enumerate(accuracies):
             writer.writerow({
@@ -298,7 +308,7 @@ def test_summary_times_fits_and_sorts(tmp_path):
     h2 = _history(tmp_path / "c.csv", 1, [0.5, 0.99, 1.0], steps_per_epoch=7)
     specs = [{"corruption": "gaussian", "label_noise": 0.0}, {"corruption": "labels", "label_noise": 0.2},
              {"corruption": "labels", "label_noise": 0.2}]
-    frame = exp.summary([h0, h1, h2], specs, 1.0)
+    frame = summaries.summary([h0, h1, h2], specs, 1.0)
     assert list(frame.columns) == exp.SUMMARY_COLUMNS == [
         "corruption", "label_noise", "seed", "epochs_to_fit", "steps_to_fit", "train_loss", "train_accuracy", "test_loss", "test_accuracy"
     ]
@@ -307,10 +317,10 @@ def test_summary_times_fits_and_sorts(tmp_path):
     assert frame["epochs_to_fit"].tolist()[1:] == [3, 3] and frame["epochs_to_fit"].isna().tolist() == [True, False, False]
     assert frame["steps_to_fit"].tolist()[1:] == [21, 120]
     assert frame["train_accuracy"].tolist() == [0.9, 1.0, 1.0]  # the last epoch trained
-    assert exp.summary([h1], specs[1:2], 0.9)["epochs_to_fit"].tolist() == [2]
+    assert summaries.summary([h1], specs[1:2], 0.9)["epochs_to_fit"].tolist() == [2]
 
     out = tmp_path / "results" / "summary.csv"
-    exp.write_summary([h0, h1, h2], specs, 1.0, out)
+    summaries.write_summary([h0, h1, h2], specs, 1.0, out)
     first = out.read_bytes()
     lines = first.decode().splitlines()
     assert lines[0] == ",".join(exp.SUMMARY_COLUMNS)
@@ -319,7 +329,7 @@ def test_summary_times_fits_and_sorts(tmp_path):
     with open(h0) as f:
         last_loss = list(csv.DictReader(f))[-1]["train_loss"]
     assert lines[3].split(",")[5] == last_loss  # floats exactly as the history holds them
-    exp.write_summary([h2, h0, h1], [specs[2], specs[0], specs[1]], 1.0, out)
+    summaries.write_summary([h2, h0, h1], [specs[2], specs[0], specs[1]], 1.0, out)
     assert out.read_bytes() == first  # input order and reruns change nothing
 
 
@@ -327,29 +337,29 @@ def test_summary_refuses_bad_inputs(tmp_path):
     h = _history(tmp_path / "a.csv", 0, [1.0])
     spec = {"corruption": "labels", "label_noise": 0.2}
     with pytest.raises(GenlabError, match="a second history of labels p=0.2 seed 0"):
-        exp.summary([h, h], [spec, spec], 1.0)
+        summaries.summary([h, h], [spec, spec], 1.0)
     with pytest.raises(GenlabError, match="1 histories but 2 run specs"):
-        exp.summary([h], [spec, spec], 1.0)
+        summaries.summary([h], [spec, spec], 1.0)
     with pytest.raises(GenlabError, match="missing.csv: table missing"):
-        exp.summary([str(tmp_path / "missing.csv")], [spec], 1.0)
+        summaries.summary([str(tmp_path / "missing.csv")], [spec], 1.0)
     (tmp_path / "old.csv").write_text("epoch,train_loss\n1,0.5\n")
     with pytest.raises(GenlabError, match="old.csv: column step, train_accuracy, test_loss, test_accuracy, clean_train_accuracy, corrupted_train_accuracy, seed, data_seed missing"):
-        exp.summary([str(tmp_path / "old.csv")], [spec], 1.0)
+        summaries.summary([str(tmp_path / "old.csv")], [spec], 1.0)
     with pytest.raises(GenlabError, match="run corruption 'blur' is not one of labels"):
-        exp.summary([h], [{"corruption": "blur", "label_noise": 0.0}], 1.0)
+        summaries.summary([h], [{"corruption": "blur", "label_noise": 0.0}], 1.0)
 
 
 @pytest.mark.parametrize("seeds", [(0,), (0, 1)])
 def test_every_figure_is_drawn_from_hand_made_csvs(tmp_path, seeds):
     histories, run_specs = _hand_made(tmp_path, seeds)
     summary_csv = tmp_path / "summary.csv"
-    exp.write_summary(histories, run_specs, 1.0, summary_csv)
+    summaries.write_summary(histories, run_specs, 1.0, summary_csv)
     assert summary_csv.read_text().count(",,") >= 2  # some runs never fitted
     pngs = {name: tmp_path / "image" / f"{name}.png" for name in exp.FIGURES}
-    exp.plot_learning_curves(histories, run_specs, pngs["learning_curves"])
-    exp.plot_time_to_fit(summary_csv, pngs["time_to_fit"])
-    exp.plot_test_error(summary_csv, pngs["test_error"])
-    exp.plot_memorization(histories, run_specs, pngs["memorization"])
+    figures.plot_learning_curves(histories, run_specs, pngs["learning_curves"])
+    figures.plot_time_to_fit(summary_csv, pngs["time_to_fit"])
+    figures.plot_test_error(summary_csv, pngs["test_error"])
+    figures.plot_memorization(histories, run_specs, pngs["memorization"])
     for png in pngs.values():
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -358,11 +368,11 @@ def test_figures_with_only_some_kinds_of_run(tmp_path):
     only_inputs = [_history(tmp_path / "g.csv", 0, [0.2, 0.4])]
     specs = [{"corruption": "gaussian", "label_noise": 0.0}]
     summary_csv = tmp_path / "summary.csv"
-    exp.write_summary(only_inputs, specs, 1.0, summary_csv)
-    exp.plot_memorization(only_inputs, specs, tmp_path / "m.png")  # no p > 0: a note instead of panels
-    exp.plot_time_to_fit(summary_csv, tmp_path / "t.png")  # nothing fitted
-    exp.plot_test_error(summary_csv, tmp_path / "e.png")
-    exp.plot_learning_curves(only_inputs, specs, tmp_path / "l.png")
+    summaries.write_summary(only_inputs, specs, 1.0, summary_csv)
+    figures.plot_memorization(only_inputs, specs, tmp_path / "m.png")  # no p > 0: a note instead of panels
+    figures.plot_time_to_fit(summary_csv, tmp_path / "t.png")  # nothing fitted
+    figures.plot_test_error(summary_csv, tmp_path / "e.png")
+    figures.plot_learning_curves(only_inputs, specs, tmp_path / "l.png")
     assert all((tmp_path / f"{n}.png").stat().st_size > 0 for n in "mtel")
 
 
@@ -373,7 +383,7 @@ def test_figure_names_and_history_columns():
         "test_error": "image/Corruption_test_error.png",
         "memorization": "image/Corruption_memorization.png",
     }
-    assert exp.HISTORY_COLUMNS == [
+    assert FIT_HISTORY_COLUMNS == [
         "epoch", "step", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
         "clean_train_accuracy", "corrupted_train_accuracy", "seed", "data_seed",
     ]

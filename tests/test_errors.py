@@ -19,6 +19,7 @@ from genlab.errors import GenlabError
 from genlab.experiments.interpolation import alphas, interpolation_job
 from genlab.experiments.sensitivity import sensitivity_job
 from genlab.fingerprint import data_fingerprint
+from genlab.validate import check_against_data, validate
 from genlab.jobs import train_job
 from genlab.idx import raw_dir
 from genlab.mnist import load_split
@@ -76,7 +77,7 @@ def test_alpha_range_must_be_increasing():
 def test_subset_larger_than_the_split_fails_at_parse_time(mnist_root):
     config = _check(params_vs_gen__n_train=700, data_root=str(mnist_root))
     with pytest.raises(GenlabError, match=r"^config key params_vs_gen\.n_train: 700 exceeds the 600 training images in "):
-        plan.check_against_data(config)
+        check_against_data(config)
 
 
 def test_unknown_run_is_named():
@@ -251,7 +252,7 @@ PLAN_CASES = [
 @pytest.mark.parametrize("name,changes,message", PLAN_CASES, ids=[c[0] for c in PLAN_CASES])
 def test_cross_key_errors_name_the_key(name, changes, message):
     with pytest.raises(GenlabError, match=message):
-        plan.check(_check(**changes))
+        validate(_config(**changes), against_data=False)
 
 
 def test_cuda_without_cuda_fails_at_parse_time():

@@ -1,4 +1,4 @@
-"""genlab estimate: the arithmetic on hand-made times (no timing), and the CLI with a fake calibration."""
+"""genlab estimate: the cost model on hand-made times (no timing), and the CLI with a fake calibration."""
 
 import math
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from genlab import estimate
+from genlab import calibration, cost, estimate, plan, rates, scheduling
 from genlab.cli import check_config_files, main
 from genlab.config import TrainConfig, eval_epochs
 from workflow_runner import REPO
@@ -17,7 +17,7 @@ QUICK = str(REPO / "presets/quick.yaml")
 
 def cfg(**overrides) -> TrainConfig:
     fields = dict(experiment="random_labels", run="deep", seed=0, arch="deep_cnn", width=None, lr=1e-3,
-                  batch_size=100, epochs=10, n_train=1000, data_seed=0, random_labels=True)
+                  batch_size=100, epochs=10, n_train=1000, data_seed=0, permuted_labels=True)
     return TrainConfig(**{**fields, **overrides})
 
 
@@ -29,67 +29,88 @@ def per_image(arch, width):
     return 0.0001
 
 
+class Times:
+    """A Timing of hand-made functions."""
+
+    def __init__(self, step=per_batch, image=per_image, point=lambda arch, width: 0.002):
+        self.step_time, self.eval_time, self.point_time = step, image, point
+
+
+def model(fixed=3.0, n_test=10000, **times):
+    return cost.CostModel(Times(**times), fixed, min(fixed, cost.LIGHT_JOB_S), n_test)
+
+
 def test_training_time_is_epochs_times_steps_times_step_time():
-    (row,) = estimate.estimate_runs([cfg(eval_epochs="final")], per_batch, per_image, fixed_cost=3.0, n_test=10000)
+    (row,) = cost.training_jobs([cfg(eval_epochs="final")], model())
     assert row["steps_per_epoch"] == 10 and row["step_s"] == pytest.approx(0.105)
     assert row["train_s"] == pytest.approx(10 * 10 * 0.105)
     assert row["eval_images"] == 1000 + 10000 and row["evaluated_epochs"] == 1
     assert row["eval_s"] == pytest.approx(11000 * 0.0001)
     assert row["total_s"] == pytest.approx(10.5 + 1.1 + 3.0)
     # Twice the epochs: twice the steps; a partial last batch is a step (ceil).
-    (longer,) = estimate.estimate_runs([cfg(epochs=20, eval_epochs="final")], per_batch, per_image, 3.0)
+    (longer,) = cost.training_jobs([cfg(epochs=20, eval_epochs="final")], model())
     assert longer["train_s"] == pytest.approx(2 * row["train_s"])
-    (ragged,) = estimate.estimate_runs([cfg(n_train=1001, eval_epochs="final")], per_batch, per_image, 3.0)
+    (ragged,) = cost.training_jobs([cfg(n_train=1001, eval_epochs="final")], model())
     assert ragged["steps_per_epoch"] == 11
 
 
 @pytest.mark.parametrize("schedule", ["all", "final", "log"])
 def test_evaluations_follow_the_schedule_and_eval_sizes(schedule):
     run = cfg(epochs=500, eval_epochs=schedule, eval_train_size=300, eval_test_size=700)
-    (row,) = estimate.estimate_runs([run], per_batch, per_image, 0.0)
+    (row,) = cost.training_jobs([run], model(0.0))
     assert row["evaluated_epochs"] == len(eval_epochs(schedule, 500)) == {"all": 500, "final": 1, "log": len(run.evaluated_epochs())}[schedule]
     assert row["eval_images"] == 1000
     assert row["eval_s"] == pytest.approx(row["evaluated_epochs"] * 1000 * 0.0001)
 
 
 def test_fit_runs_are_upper_bounds_at_their_max_epochs():
-    (row,) = estimate.estimate_runs([cfg(experiment="corruption", run="noise0p2", fit_threshold=1.0)], per_batch, per_image, 0.0)
+    (row,) = cost.training_jobs([cfg(experiment="corruption", run="noise0p2", fit_threshold=1.0)], model(0.0))
     assert row["upper_bound"] and row["train_s"] == pytest.approx(10 * 10 * 0.105)
 
 
+STAGES = {"subset": cost.SETUP, "train": cost.TRAIN, "interpolate": cost.MEASURE, "plot": cost.FIGURE}
+
+
 def rows(*totals, experiment="x", rule="train"):
-    return [estimate._row(experiment, rule, f"j{i}", t, 0.0) for i, t in enumerate(totals)]
+    return [model(0.0).job(experiment, rule, f"j{i}", t, STAGES[rule]) for i, t in enumerate(totals)]
 
 
 def test_parallelism_sum_over_jobs_at_once_or_the_longest_chain():
     four = rows(10, 10, 10, 10)
-    assert estimate.summarize(four, 1)["total"]["wall_s"] == pytest.approx(40)
-    assert estimate.summarize(four, 2)["total"]["wall_s"] == pytest.approx(20)
-    assert estimate.summarize(four, 8)["total"]["wall_s"] == pytest.approx(10)  # the longest job
+    assert cost.summarize(four, 1)["total"]["wall_s"] == pytest.approx(40)
+    assert cost.summarize(four, 2)["total"]["wall_s"] == pytest.approx(20)
+    assert cost.summarize(four, 8)["total"]["wall_s"] == pytest.approx(10)  # the longest job
     # The chain subset -> longest training -> measure -> plot bounds it from below.
     chain = rows(1, rule="subset") + rows(10, 50) + rows(5, rule="interpolate") + rows(2, rule="plot")
-    s = estimate.summarize(chain, 16)
+    s = cost.summarize(chain, 16)
     assert s["total"]["critical_s"] == pytest.approx(58) and s["total"]["wall_s"] == pytest.approx(58)
     assert s["total"]["job_s"] == pytest.approx(68) and s["total"]["longest_s"] == 50
-    assert estimate.parallel_jobs(cores=2, train_threads=1) == 2
-    assert estimate.parallel_jobs(cores=2, train_threads=2) == 1
-    assert estimate.parallel_jobs(cores=1, train_threads=4) == 1
+    assert cost.parallel_jobs(cores=2, train_threads=1) == 2
+    assert cost.parallel_jobs(cores=2, train_threads=2) == 1
+    assert cost.parallel_jobs(cores=1, train_threads=4) == 1
 
 
-def test_measures_and_light_jobs_of_the_reference_config():
+def test_experiment_jobs_and_light_jobs_of_the_reference_config():
     config = check_config_files([CONFIG])
     config["seeds"] = [0, 1]
-    measures = estimate.estimate_measures(config, per_image, lambda arch, width: 0.002, fixed_cost=3.0, n_test=10000)
-    interp = [r for r in measures if r["rule"] == "interpolate"]
-    sens = [r for r in measures if r["rule"] == "sensitivity_measure"]
-    assert len(interp) == 2 and interp[0]["alphas"] == 16 and interp[0]["eval_images"] == 2000
+    plan_rows = cost.plan_jobs(config, model())
+    interp = [r for r in plan_rows if r["rule"] == "interpolate"]
+    sens = [r for r in plan_rows if r["rule"] == "sensitivity_measure"]
+    assert len(interp) == 2 and interp[0]["what"] == "16 alphas x 2000 images"
     assert interp[0]["total_s"] == pytest.approx(16 * 2000 * 0.0001 + 3.0)
+    assert interp[0]["reads"] == ["interpolation/A/seed0", "interpolation/B/seed0"]
     assert len(sens) == 12 and sens[0]["total_s"] == pytest.approx(1000 * 0.002 + 3.0)
-    plan_rows = estimate.estimate_plan(config, per_batch, per_image, lambda a, w: 0.002, 3.0, n_test=10000)
     trains = [r for r in plan_rows if r["rule"] == "train"]
     assert len(trains) == 2 * (1 + 10 + 2 + 6 + 9)
     subsets = [r for r in plan_rows if r["rule"] == "subset"]
     assert len(subsets) == 4 + 9  # one per experiment, one per corruption run
+
+
+def test_only_chosen_experiments_are_counted():
+    config = check_config_files([CONFIG])
+    config["experiments"] = ["params_vs_gen"]
+    experiments = {r["experiment"] for r in cost.plan_jobs(config, model())}
+    assert experiments == {"params_vs_gen", "measures", "(config)"}
 
 
 def test_timing_interpolates_batches_and_widths():
@@ -98,17 +119,17 @@ def test_timing_interpolates_batches_and_widths():
         {"arch": "width_cnn", "width": 2, "step_s": {128: 0.128}, "eval_s": 1e-5, "point_s": None},
         {"arch": "width_cnn", "width": 20, "step_s": {128: 1.28}, "eval_s": 1e-4, "point_s": None},
     ]
-    t = estimate.Timing(cals)
+    t = rates.Timing(cals)
     assert t.step_time("deep_cnn", None, 64) == pytest.approx(0.064)
     assert t.step_time("deep_cnn", None, 128) == pytest.approx(128 * 0.0015)  # per sample halfway in log2(batch)
     assert t.step_time("deep_cnn", None, 1024) == pytest.approx(1024 * 0.002)  # clamped per-sample time
     assert t.step_time("deep_cnn", None, 32) == pytest.approx(32 * 0.001)
     assert t.step_time("width_cnn", 20, 128) == pytest.approx(1.28)
-    mid = estimate.forward_macs("width_cnn", 11)
-    lo, hi = estimate.forward_macs("width_cnn", 2), estimate.forward_macs("width_cnn", 20)
+    mid = rates.forward_macs("width_cnn", 11)
+    lo, hi = rates.forward_macs("width_cnn", 2), rates.forward_macs("width_cnn", 20)
     assert t.step_time("width_cnn", 11, 128) == pytest.approx(0.128 + (1.28 - 0.128) * (mid - lo) / (hi - lo))
-    assert t.point_time("deep_cnn", None) == pytest.approx(estimate.POINT_OVER_EVAL * 1e-3)
-    assert estimate.calibration_widths([2, 4, 6, 8, 10, 12, 14, 16, 18, 20]) == [2, 12, 20]
+    assert t.point_time("deep_cnn", None) == pytest.approx(rates.POINT_OVER_EVAL * 1e-3)
+    assert calibration.calibration_widths([2, 4, 6, 8, 10, 12, 14, 16, 18, 20]) == [2, 12, 20]
 
 
 def test_duration_text():
@@ -118,18 +139,18 @@ def test_duration_text():
 
 def fake_calibrate(calls):
     def calibrate(arch, batch_sizes, threads, device, width=None, **kwargs):
-        calls.append((arch, width, tuple(batch_sizes), threads, device, kwargs.get("sensitivity")))
+        calls.append((arch, width, tuple(batch_sizes), threads, device, kwargs.get("jacobian")))
         per_sample = {"deep_cnn": 2e-3, "width_cnn": 2e-4, "shallow_cnn": 2e-4}[arch]
         return {"arch": arch, "width": width, "device": device, "threads": threads, "precision": "fp32", "source": "fake",
                 "step_s": {b: per_sample * b for b in batch_sizes}, "eval_s": per_sample / 3,
-                "point_s": 1e-3 if kwargs.get("sensitivity") else None, "seconds": 0.0}
+                "point_s": 1e-3 if kwargs.get("jacobian") else None, "seconds": 0.0}
     return calibrate
 
 
 def test_cli_reference_config_is_more_than_a_day(monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr(estimate, "calibrate", fake_calibrate(calls))
-    monkeypatch.setattr(estimate, "measure_fixed_cost", lambda: (3.0, 2.0))
+    monkeypatch.setattr(calibration, "calibrate", fake_calibrate(calls))
+    monkeypatch.setattr(calibration, "measure_fixed_cost", lambda: (3.0, 2.0))
     assert main(["estimate", CONFIG, "--device", "cpu", "--cores", "2"]) == 0
     out = capsys.readouterr().out
     last = out.strip().splitlines()[-1]
@@ -142,11 +163,11 @@ def test_cli_reference_config_is_more_than_a_day(monkeypatch, capsys):
         ("deep_cnn", None), ("width_cnn", 2), ("width_cnn", 12), ("width_cnn", 20), ("shallow_cnn", None)}
     deep = next(c for c in calls if c[0] == "deep_cnn")
     assert deep[2] == (64, 128, 1024) and deep[3] == 2 and deep[4] == "cpu"
-    assert next(c for c in calls if c[0] == "shallow_cnn")[5] is True  # sensitivity timed for experiment 4's network
+    assert next(c for c in calls if c[0] == "shallow_cnn")[5] is True  # Jacobian timed for experiment 4's network
 
 
 def test_cli_quick_preset_with_overrides(monkeypatch, capsys):
-    monkeypatch.setattr(estimate, "calibrate", fake_calibrate([]))
+    monkeypatch.setattr(calibration, "calibrate", fake_calibrate([]))
     # Experiments 1-4 of the quick preset, corruption shrunk by --config as snakemake --config would.
     assert main(["estimate", CONFIG, QUICK, "--device", "cpu", "--cores", "2", "--fixed-cost", "3", "--jobs",
                  "--config", "train_threads=2", "corruption={n_train: 100, epochs: 2}"]) == 2  # BaseLoader: strings
@@ -176,52 +197,49 @@ def test_one_line_total_imports_no_torch():
 
 
 def test_calibrate_runs_genlab_code_briefly():
-    cal = estimate.calibrate("shallow_cnn", [4, 8], 1, "cpu", eval_batch_size=16, sensitivity=True, target_s=0.0)
+    cal = calibration.calibrate("shallow_cnn", [4, 8], 1, "cpu", eval_batch_size=16, jacobian=True, target_s=0.0)
     assert set(cal["step_s"]) == {4, 8} and all(v > 0 for v in cal["step_s"].values())
     assert cal["eval_s"] > 0 and cal["point_s"] > 0 and cal["device"] == "cpu"
-    assert estimate.calibrate("shallow_cnn", [8, 4], 1, "cpu", eval_batch_size=16, sensitivity=True, target_s=0.0) is cal
-    assert math.isfinite(estimate.Timing([cal]).step_time("shallow_cnn", None, 6))
+    assert calibration.calibrate("shallow_cnn", [8, 4], 1, "cpu", eval_batch_size=16, jacobian=True, target_s=0.0) is cal
+    assert math.isfinite(rates.Timing([cal]).step_time("shallow_cnn", None, 6))
 
 
 def test_flatness_measures_are_counted_per_checkpoint():
-    config = check_config_files([CONFIG])
-    if "measures" not in config:
-        pytest.skip("no measures section in this config schema")
-    from genlab.measures import jobs as measures_jobs
+    from genlab.measures import plan as measure_plan
 
+    config = check_config_files([CONFIG])
     section = config["measures"]
-    rows = estimate.estimate_flatness(config, lambda a, w, b: 0.001 * b, per_image, fixed_cost=3.0, n_test=10000)
+    rows = cost.measure_jobs(config, model(step=lambda a, w, b: 0.001 * b))
     measure = [r for r in rows if r["rule"] == "measure"]
-    assert len(measure) == len(measures_jobs.measured_checkpoints(config))
+    assert len(measure) == len(measure_plan.measured_checkpoints(config))
     per_point = (2 * (section["hessian"]["iters"] + section["hessian"]["probes"]) * 0.001
                  + len(section["keskar_eps"]) * section["keskar_steps"] * 0.001
                  + len(section["average_sigma"]) * (section["samples"] + 1) * 0.0001)
     assert measure[0]["total_s"] == pytest.approx(section["n_points"] * per_point + 3.0) and measure[0]["upper_bound"]
     land = [r for r in rows if r["rule"] == "landscape"]
-    assert len(land) == len(measures_jobs.landscape_checkpoints(config))
     lc = section["landscape"]
-    assert land[0]["points"] == lc["points_1d"] + lc["points_2d"] ** 2
+    points = lc["points_1d"] + lc["points_2d"] ** 2
+    assert len(land) == len(lc["runs"]) and land[0]["total_s"] == pytest.approx(points * 2000 * 0.0001 + 3.0)
     # A measure waits for its training: the critical path runs through both.
-    train = estimate.estimate_runs([plan_cfg for plan_cfg in [estimate.plan.train_config(config, "interpolation", "A", 0)]],
-                                   lambda a, w, b: 0.001 * b, per_image, 3.0)
+    train = cost.training_jobs([plan.train_config(config, "interpolation", "A", 0)], model(step=lambda a, w, b: 0.001 * b))
     chained = [r for r in rows if r.get("chain") == "interpolation"]
-    s = estimate.summarize(train + chained, 64)
+    s = cost.summarize(train + chained, 64)
     assert s["total"]["critical_s"] == pytest.approx(train[0]["total_s"] + max(r["total_s"] for r in chained))
 
 
 def test_priorities_start_the_longest_work_first():
     config = check_config_files([str(REPO / "config.yaml"), str(REPO / "presets/quick.yaml")])
-    p = estimate.priorities(config)
+    p = scheduling.priorities(config)
     train = {job: v for (rule, job), v in p.items() if rule == "train"}
     assert max(train, key=train.get) == "corruption/noise0p0/seed0"  # 80 epochs of the deep CNN at most
     assert train["interpolation/A/seed0"] > train["interpolation/B/seed0"] > train["params_vs_gen/width20/seed0"] > train["params_vs_gen/width2/seed0"]
     # interpolating A and B costs more than any width or sensitivity run: it must not wait behind them
     assert p[("interpolate", "interpolation/seed0")] > max(train[f"params_vs_gen/width{w}/seed0"] for w in (2, 20))
     assert p[("interpolate", "interpolation/seed0")] > max(v for (rule, _), v in p.items() if rule == "sensitivity_measure")
-    assert estimate.UNBLOCKING_PRIORITY > max(p.values())
+    assert scheduling.UNBLOCKING_PRIORITY > max(p.values())
     # a training's priority counts its experiment's job that reads its checkpoint: B, then interpolating
-    rows = {(r["rule"], r["job"]): r["work_s"] for r in estimate.estimate_plan(
-        config, *[getattr(estimate.Timing(estimate.coarse_calibrations()), n) for n in ("step_time", "eval_time", "point_time")], 0.0)}
+    coarse = cost.model_for(config, rates.Timing(rates.coarse_calibrations()), 0.0)
+    rows = {(r["rule"], r["job"]): r["work_s"] for r in cost.plan_jobs(config, coarse)}
     assert p[("train", "interpolation/B/seed0")] == int(rows[("train", "interpolation/B/seed0")] + rows[("interpolate", "interpolation/seed0")])
     assert p[("train", "sensitivity/batch32/seed0")] == int(rows[("train", "sensitivity/batch32/seed0")] + rows[("sensitivity_measure", "sensitivity/batch32/seed0")])
     assert p[("train", "params_vs_gen/width2/seed0")] == int(rows[("train", "params_vs_gen/width2/seed0")])  # flatness measures count for themselves

@@ -6,15 +6,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from genlab.errors import GenlabError
-from genlab.measures.hessian import (
-    hessian_spectrum,
-    hutchinson_trace,
-    hvp,
-    layer_name,
-    min_eigenvalue,
-    top_eigenvalues,
-    trainable,
-)
+from genlab.measures.loss import hvp, layer_name, trainable
+from genlab.measures.spectrum import hessian_spectrum, hutchinson_trace
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -59,10 +52,11 @@ def problem():
 
 def test_top_and_min_eigenvalues_match_dense_hessian(problem):
     model, x, y, _, eig = problem
-    top = top_eigenvalues(model, x, y, k=3, iters=80, chunk_size=15)
+    spectrum = hessian_spectrum(model, x, y, k=3, iters=80, chunk_size=15)
+    top = spectrum["top"]
     assert top == sorted(top, reverse=True)
     assert torch.allclose(torch.tensor(top, dtype=torch.float64), eig.flip(0)[:3], rtol=1e-4, atol=0)
-    smallest = min_eigenvalue(model, x, y, iters=80, chunk_size=15)
+    smallest = spectrum["min"]
     assert abs(smallest - eig[0].item()) <= 1e-4 * abs(eig[0].item())
     assert eig[0] < 0  # a ReLU net off a minimum: the test is about a negative eigenvalue
 
@@ -128,7 +122,7 @@ def test_layer_names():
 def test_errors_name_the_culprit(problem):
     model, x, y, _, _ = problem
     with pytest.raises(GenlabError, match="k must be between 1 and the 119"):
-        top_eigenvalues(model, x, y, k=200)
+        hessian_spectrum(model, x, y, k=200)
     with pytest.raises(GenlabError, match="3 labels"):
         hvp(model, x, y[:3], [torch.zeros_like(p) for p in model.parameters()])
     wrong = [torch.zeros_like(p) for p in model.parameters()]

@@ -7,14 +7,14 @@ import torch
 from torch import nn
 
 from genlab.errors import GenlabError
-from genlab.measures.hessian import evaluate
-from genlab.measures.landscape import (
+from genlab.measures.surface import (
     COLUMNS_1D,
     COLUMNS_2D,
     filter_normalized_direction,
     landscape_1d,
     landscape_2d,
 )
+from genlab.training import evaluate
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

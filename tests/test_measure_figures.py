@@ -12,8 +12,8 @@ from genlab.measures.figures import (
     kendall_tau,
     plot_landscape_1d,
     plot_landscape_2d,
+    plot_measure_sweep,
     plot_measures_vs_generalization,
-    plot_sharpness_vs_batch_size,
     ranking,
 )
 
@@ -106,11 +106,17 @@ def test_duplicate_metrics_rows_are_named(tmp_path):
 def test_measure_figures_write_pngs(tmp_path):
     measures, metrics = write_study(tmp_path)
     plot_measures_vs_generalization(measures, metrics, tmp_path / "vs_gen.png")
-    plot_sharpness_vs_batch_size(measures, metrics, tmp_path / "batch.png", "keskar_0.001")
-    for name in ("vs_gen.png", "batch.png"):
+    names = ["keskar_0.001", "hessian_eig1", "hessian_trace", "keskar_0.5"]  # the last has no row: no panel
+    marked = {"interpolation": {"A": "*", "B": "D"}}
+    plot_measure_sweep(measures, metrics, tmp_path / "batch.png", "sensitivity", "batch_size", names, marked,
+                       title="Sharpness vs batch size")
+    plot_measure_sweep(measures, metrics, tmp_path / "linear.png", "sensitivity", "batch_size", names[:1], log_base=None)
+    for name in ("vs_gen.png", "batch.png", "linear.png"):
         assert (tmp_path / name).read_bytes().startswith(PNG)
-    with pytest.raises(GenlabError, match="'keskar_0.5' has no row"):
-        plot_sharpness_vs_batch_size(measures, metrics, tmp_path / "none.png", "keskar_0.5")
+    with pytest.raises(GenlabError, match="'keskar_0.5' has no row for experiment sensitivity"):
+        plot_measure_sweep(measures, metrics, tmp_path / "none.png", "sensitivity", "batch_size", ["keskar_0.5"])
+    with pytest.raises(GenlabError, match="no column 'width'"):
+        plot_measure_sweep(measures, metrics, tmp_path / "none.png", "sensitivity", "width", names)
 
 
 def test_landscape_figures_write_pngs(tmp_path):

@@ -1,7 +1,7 @@
 import torch
 
-from genlab.measures.interpolation import interpolation_curve
-from genlab.measures.sensitivity import jacobian_norms, sensitivity
+from genlab.experiments.interpolation import interpolation_curve
+from genlab.measures.jacobian import jacobian_norms, mean_jacobian_norm as sensitivity
 from genlab.models import build_model
 from genlab.training import evaluate_splits, train
 from helpers import tiny_config, tiny_tensors

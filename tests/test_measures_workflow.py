@@ -1,13 +1,11 @@
 """The measure steps of the workflow: config checks, per-checkpoint jobs, the tidy table, on tiny real checkpoints."""
 
-import copy
 import csv
 
 import pytest
-import torch
 import yaml
 
-from genlab import plan
+from genlab import experiments, plan
 from genlab.checkpoint import load_checkpoint
 from genlab.config import check_config, load_schema
 from genlab.data import subset_job
@@ -15,8 +13,13 @@ from genlab.errors import GenlabError
 from genlab.experiments.sensitivity import sensitivity_job
 from genlab.fingerprint import data_fingerprint
 from genlab.jobs import metrics_job, train_job
+from genlab.measures import checks, keskar, tables
 from genlab.measures import jobs as mj
-from genlab.measures.suite import measure_suffix
+from genlab.measures import landscape as landscape_kind
+from genlab.measures import plan as mp
+from genlab.measures.figure_jobs import plot_job
+from genlab.measures.rows import KEY, MEASURE_COLUMNS, measure_suffix
+from genlab.validate import validate
 from workflow_runner import REPO, TINY
 
 SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
@@ -57,8 +60,8 @@ def study(tmp_path_factory, mnist_root):
 def measure(study, run="batch16", checkpoint=None, out=None):
     return mj.measure_job(
         str(checkpoint or study["checkpoints"][run]), study["planned"][run], str(study["subset"]), str(study["root"]),
-        str(out or study["work"] / f"measures_{run}.csv"), mj.spec(study["config"]), study["config"]["measures"]["n_points"],
-        study["config"]["measures"]["seed"], study["fingerprint"], threads=1, device="cpu", chunk_size=CHUNK,
+        str(out or study["work"] / f"measures_{run}.csv"), mp.measure_options(study["config"]), study["fingerprint"],
+        threads=1, device="cpu", chunk_size=CHUNK,
     )
 
 
@@ -71,7 +74,7 @@ def test_measure_job_writes_the_tidy_table(study):
     out = study["work"] / "measures_batch16.csv"
     measure(study, out=out)
     table = rows(out)
-    assert list(table[0]) == mj.MEASURE_COLUMNS
+    assert list(table[0]) == MEASURE_COLUMNS
     assert [r["measure"] for r in table] == [
         "hessian_eig1", "hessian_eig_min", "hessian_trace", "hessian_trace_layer0", "hessian_trace_layer3",
         "keskar_0.001", "keskar_0.0005", "average_sharpness_0.001", "average_sharpness_0.01",
@@ -98,14 +101,15 @@ def test_landscape_origin_is_the_checkpoint_loss_exactly(study):
     cfg = study["planned"]["batch16"]
     out_1d, out_2d = study["work"] / "l_1d.csv", study["work"] / "l_2d.csv"
     # The evaluation sets the training job measured its final metrics on: the whole subset, the first 50 test images.
+    options = {"landscape": {"points_1d": 5, "points_2d": 3, "eval_train_size": cfg["eval_train_size"],
+                             "eval_test_size": cfg["eval_test_size"], "seed": 7}, "seed": 0}
     mj.landscape_job(
         str(study["checkpoints"]["batch16"]), cfg, str(study["subset"]), str(study["root"]), str(out_1d), str(out_2d),
-        points_1d=5, points_2d=3, eval_train_size=cfg["eval_train_size"], eval_test_size=cfg["eval_test_size"],
-        direction_seed=7, fingerprint=study["fingerprint"], threads=1, device="cpu", chunk_size=CHUNK,
+        options, study["fingerprint"], threads=1, device="cpu", chunk_size=CHUNK,
     )
     final = load_checkpoint(study["checkpoints"]["batch16"])["metrics"]
     curve, grid = rows(out_1d), rows(out_2d)
-    assert list(curve[0]) == mj.LANDSCAPE_1D_COLUMNS and list(grid[0]) == mj.LANDSCAPE_2D_COLUMNS
+    assert list(curve[0]) == [*KEY, *landscape_kind.COLUMNS_1D] and list(grid[0]) == [*KEY, *landscape_kind.COLUMNS_2D]
     assert [float(r["t"]) for r in curve] == [-1.0, -0.5, 0.0, 0.5, 1.0]
     assert [(float(r["t1"]), float(r["t2"])) for r in grid] == [(a, b) for a in (-1.0, 0.0, 1.0) for b in (-1.0, 0.0, 1.0)]
     assert {r["direction_seed"] for r in curve} == {"7"} and {(r["direction_seed_1"], r["direction_seed_2"]) for r in grid} == {("7", "8")}
@@ -115,7 +119,7 @@ def test_landscape_origin_is_the_checkpoint_loss_exactly(study):
     assert float(curve[0]["train_loss"]) != final["train_loss"]
 
 
-def test_measures_table_adds_sensitivity_and_is_byte_identical(study):
+def test_measures_table_adds_extra_tables_and_is_byte_identical(study):
     work = study["work"]
     measure(study, "batch64")
     sens = {}
@@ -125,78 +129,120 @@ def test_measures_table_adds_sensitivity_and_is_byte_identical(study):
                         "softmax", study["fingerprint"], threads=1, device="cpu")
     measures = [work / "measures_batch64.csv", work / "measures_batch16.csv"]
     out = work / "all.csv"
-    mj.measures_table_job(measures, [sens["batch16"], sens["batch64"]], out)
+    extra = [(sens[run], "sensitivity", "sensitivity") for run in ("batch16", "batch64")]
+    tables.measures_table_job(measures, extra, out)
     table = rows(out)
-    assert list(table[0]) == mj.MEASURE_COLUMNS
+    assert list(table[0]) == MEASURE_COLUMNS
     assert [r["run"] for r in table] == ["batch64"] * 10 + ["batch16"] * 10  # input order of the runs, kept
     assert [r["measure"] for r in table][9::10] == ["sensitivity", "sensitivity"]
     assert table[9]["value"] == rows(sens["batch64"])[0]["sensitivity"] and table[9]["n_points"] == "20"
     first = out.read_bytes()
-    mj.measures_table_job(measures, [sens["batch64"], sens["batch16"]], out)
+    tables.measures_table_job(measures, extra[::-1], out)
     assert out.read_bytes() == first
     with pytest.raises(GenlabError, match="appears twice"):
-        mj.measures_table(measures + measures[:1])
+        tables.measures_table(measures + measures[:1])
+    # An extra table without n_points, under another name: its value column becomes the measure's value.
+    other = tables.measures_table(measures[:1], [(sens["batch64"], "sensitivity_test_loss", "test_loss")])
+    last = other.iloc[-1]
+    assert last["measure"] == "sensitivity_test_loss" and last["value"] == rows(sens["batch64"])[0]["test_loss"]
     # The ranking and figures read it: with two checkpoints every measure has a tau of +-1 (or NaN if tied).
     metrics = work / "metrics.csv"
     metrics_job([str(study["checkpoints"][r]) for r in ("batch16", "batch64")], [study["planned"][r] for r in ("batch16", "batch64")],
                 study["fingerprint"], str(metrics))
-    mj.plot_job("ranking", str(work / "ranking.csv"), table=str(out), metrics=[str(metrics)])
+    plot_job("ranking", str(work / "ranking.csv"), table=str(out), metrics=[str(metrics)])
     ranking = rows(work / "ranking.csv")
     # 10 measures, less the 2 per-layer traces, which name different layers in different networks.
     assert list(ranking[0]) == ["measure", "kendall_tau", "n_checkpoints"] and len(ranking) == 8
     assert {r["n_checkpoints"] for r in ranking} == {"2"}
 
 
+def stand_in_checkpoint_measures(config):
+    """What an experiment module's checkpoint_measures returns: one extra table per run and seed."""
+    return [(f"results/sens/{run}/seed{seed}.csv", "sens", "sens") for run, seed in plan.all_runs(config, "sensitivity")]
+
+
+@pytest.fixture
+def extra_from_sensitivity(monkeypatch):
+    monkeypatch.setattr(experiments.get("sensitivity"), "checkpoint_measures", stand_in_checkpoint_measures, raising=False)
+
+
 def test_reference_quick_and_tiny_configs_pass():
     for files in ([REPO / "config.yaml"], [REPO / "config.yaml", REPO / "presets/quick.yaml"], [REPO / "config.yaml", TINY]):
-        config = load(*files)
-        mj.check(config)
+        checks.check(load(*files))
     reference = load(REPO / "config.yaml")
     assert reference["measures"] == load()["measures"], "config.yaml must equal the schema's defaults"
-    assert mj.spec(reference)["hessian"] == {"k": 3, "iters": 100, "probes": 100, "tol": 1e-6}
-    assert [e for e, _, _ in mj.measured_checkpoints(reference)][:1] == ["params_vs_gen"]
-    assert mj.landscape_checkpoints(reference) == [("interpolation", "A", 0), ("interpolation", "B", 0)]
-    assert list(mj.landscape_labels(reference)) == ["A (batch 1024)", "B (batch 64)"]
+    options = mp.measure_options(reference)
+    assert options["hessian"] == {"k": 3, "iters": 100, "probes": 100, "tol": 1e-6}
+    assert options["measures"] == ["hessian", "keskar", "average_sharpness"] and "landscape" not in options
+    assert [e for e, _, _ in mp.measured_checkpoints(reference)][:1] == ["params_vs_gen"]
+    assert mp.landscape_checkpoints(reference) == [("interpolation", "A", 0), ("interpolation", "B", 0)]
+    assert list(mp.landscape_labels(reference)) == ["A (batch 1024)", "B (batch 64)"]
+    assert mp.landscape_options(reference)["landscape"] == {k: v for k, v in reference["measures"]["landscape"].items() if k != "runs"}
     for eps in (1e-3, 5e-4, 0.01, 1e-5, 1):
-        assert mj.keskar_name(eps) == f"keskar_{measure_suffix(eps)}"
-    assert mj.grid(3) == [-1.0, 0.0, 1.0] and mj.grid(51)[25] == 0.0 and mj.grid(51)[0] == -1.0
+        assert keskar.measure_name(eps) == f"keskar_{measure_suffix(eps)}"
+    grid = landscape_kind.grid
+    assert grid(3) == [-1.0, 0.0, 1.0] and grid(51)[25] == 0.0 and grid(51)[0] == -1.0
 
 
-BAD = [
-    ({"keskar_eps": [1e-3, 0.0]}, "config key measures.keskar_eps: 0.0 must be a number > 0"),
-    ({"keskar_eps": [-1e-3]}, "config key measures.keskar_eps: -0.001 must be a number > 0"),
+BAD = [  # each through genlab.validate: the schema states single keys, genlab.measures.checks the rest
+    ({"keskar_eps": [1e-3, 0.0]}, "config key measures.keskar_eps.1: 0.0 must be > 0"),
+    ({"keskar_eps": [-1e-3]}, "config key measures.keskar_eps.0: -0.001 must be > 0"),
     ({"n_points": 101}, "config key measures.n_points: 101 exceeds params_vs_gen.n_train (100)"),
-    ({"hessian": {"k": 0, "iters": 5, "probes": 2, "tol": 1e-6}}, "config key measures.hessian.k: 0 must be an integer >= 1"),
-    ({"hessian": {"k": 5, "iters": 5, "probes": 2, "tol": 1e-6}}, "config key measures.hessian.iters: 5 must be an integer >= 6"),
-    ({"hessian": {"k": 1, "iters": 5, "probes": 1, "tol": 1e-6}}, "config key measures.hessian.probes: 1 must be 0"),
+    ({"hessian": {"k": 0}}, "config key measures.hessian.k: 0 must be > 0"),
+    ({"hessian": {"k": 5, "iters": 5}}, "config key measures.hessian.iters: 5 must be an integer >= 6"),
+    ({"hessian": {"probes": 1}}, "config key measures.hessian.probes: 1 is not valid under any"),
     ({"measures": ["hessian", "flatness"]}, "config key measures.measures: 'flatness' is not one of hessian, keskar, average_sharpness"),
-    ({"measures": ["keskar", "keskar"]}, "config key measures.measures: 'keskar' is listed twice"),
+    ({"measures": ["keskar", "keskar"]}, "config key measures.measures: ['keskar', 'keskar'] has non-unique elements"),
+    ({"measures": ["landscape"]}, "config key measures.measures: 'landscape' is not one of hessian, keskar, average_sharpness"),
     ({"experiments": ["sensitivity", "mnist"]}, "config key measures.experiments: 'mnist' is not one of random_labels"),
-    ({"average_sigma": [1e-3, 0.001]}, "config key measures.average_sigma: 0.001 is listed twice"),
-    ({"samples": 1}, "config key measures.samples: 1 must be an integer >= 2"),
+    ({"average_sigma": [1e-3, 0.001]}, "config key measures.average_sigma: [0.001, 0.001] has non-unique elements"),
+    ({"samples": 1}, "config key measures.samples: 1 must be >= 2"),
     ({"keskar_eps": []}, "config key measures.keskar_eps: empty, but measures.measures lists keskar"),
+    ({"average_sigma": []}, "config key measures.average_sigma: empty, but measures.measures lists average_sharpness"),
     ({"landscape": {"runs": ["interp/A"]}}, "config key measures.landscape.runs: 'interp/A' names unknown experiment 'interp'"),
     ({"landscape": {"runs": ["interpolation/C"]}}, "config key measures.landscape.runs: 'interpolation/C': interpolation has no run 'C'"),
-    ({"landscape": {"runs": ["interpolation"]}}, "config key measures.landscape.runs: 'interpolation' is not of the form experiment/run"),
-    ({"landscape": {"points_1d": 2}}, "config key measures.landscape.points_1d: 2 must be an integer >= 3"),
-    ({"landscape": {"points_2d": 1}}, "config key measures.landscape.points_2d: 1 must be an integer >= 3"),
-    ({"landscape": {"points_2d": 4}}, "config key measures.landscape.points_2d: 4 must be odd"),
+    ({"landscape": {"runs": ["interpolation"]}}, "config key measures.landscape.runs.0: 'interpolation' does not match"),
+    ({"landscape": {"runs": ["interpolation/A", "interpolation/A"]}}, "config key measures.landscape.runs: ['interpolation/A', 'interpolation/A'] has non-unique"),
+    ({"landscape": {"points_1d": 2}}, "config key measures.landscape.points_1d: 2 must be >= 3"),
+    ({"landscape": {"points_2d": 1}}, "config key measures.landscape.points_2d: 1 must be >= 3"),
+    ({"landscape": {"points_2d": 4}}, "config key measures.landscape.points_2d: 4 should not be valid under {'multipleOf': 2}"),
     ({"landscape": {"eval_train_size": 500}}, "config key measures.landscape.eval_train_size: 500 exceeds interpolation.n_train (100)"),
 ]
 
 
 @pytest.mark.parametrize("change, message", BAD, ids=[m.split(":")[0].split()[-1] + f"-{i}" for i, (_, m) in enumerate(BAD)])
 def test_each_bad_measures_key_is_one_line_naming_it(change, message):
-    config = load(REPO / "config.yaml", TINY)
-    config = copy.deepcopy(config)
+    config = {**yaml.safe_load(open(REPO / "config.yaml")), **yaml.safe_load(open(TINY))}
     for key, value in change.items():
         if isinstance(value, dict):
-            config["measures"][key].update(value)
+            config["measures"][key] = {**config["measures"].get(key, {}), **value}
         else:
             config["measures"][key] = value
     with pytest.raises(GenlabError) as error:
-        mj.check(config)
+        validate(config, against_data=False)
     assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+def test_landscape_test_images_must_fit_the_test_split(mnist_root):
+    config = load(REPO / "config.yaml", TINY, data_root=str(mnist_root))
+    checks.check_against_data(config)
+    config["measures"]["landscape"]["eval_test_size"] = 201  # the synthetic test split has 200 images
+    with pytest.raises(GenlabError, match=r"^config key measures.landscape.eval_test_size: 201 exceeds the 200 test images in"):
+        checks.check_against_data(config)
+    config["measures"]["landscape"]["runs"] = []  # no landscape drawn: no test images needed
+    checks.check_against_data(config)
+
+
+def test_measures_follow_the_chosen_experiments():
+    config = load(REPO / "config.yaml", TINY, experiments=["params_vs_gen", "sensitivity"])
+    config["interpolation"]["n_train"] = 10  # fewer than n_points (20): no matter, its runs are not measured
+    checks.check(config)  # nor is a landscape run of an experiment not chosen an error: it is skipped
+    assert mp.measured_experiments(config) == ["params_vs_gen", "sensitivity"]
+    assert {e for e, _, _ in mp.measured_checkpoints(config)} == {"params_vs_gen", "sensitivity"}
+    assert mp.landscape_checkpoints(config) == [] and mp.landscape_experiments(config) == []
+    assert mp.outputs(config) == [mp.TABLE, mp.RANKING, mp.FIGURES["vs_generalization"]]
+    config["measures"]["landscape"]["eval_train_size"] = 500  # only the drawn runs' subsets count
+    checks.check(config)
 
 
 def test_the_schema_names_a_bad_measures_key_too():
@@ -208,18 +254,19 @@ def test_the_schema_names_a_bad_measures_key_too():
         load(REPO / "config.yaml", measures={"hessian": {"k": 0}})
 
 
-def test_targets_follow_the_config():
+def test_targets_follow_the_config(extra_from_sensitivity):
     reference = load(REPO / "config.yaml")
-    assert mj.outputs(reference) == [
+    assert mp.outputs(reference) == [
         "results/measures/all.csv", "results/measures/ranking.csv", "image/Measures_vs_generalization.png",
-        "image/Sharpness_vs_batch_size.png", "image/Flatness_landscape_1d.png", "image/Flatness_landscape_2d.png",
+        "image/Flatness_landscape_1d.png", "image/Flatness_landscape_2d.png",
     ]
-    assert len(mj.measure_tables(reference)) == 10 + 2 + 6 + 9 and len(mj.sensitivity_tables(reference)) == 6
-    assert mj.metrics_tables(reference) == [f"results/metrics/{e}.csv" for e in ("params_vs_gen", "interpolation", "sensitivity", "corruption")]
-    assert mj.landscape_curves(reference, "2d") == {"A (batch 1024)": ["results/landscape/interpolation/A/seed0_2d.csv"],
+    assert len(mp.measure_tables(reference)) == 10 + 2 + 6 + 9
+    assert mp.extra_tables(reference) == stand_in_checkpoint_measures(reference) and len(mp.extra_csvs(reference)) == 6
+    assert mp.metrics_tables(reference) == [f"results/metrics/{e}.csv" for e in ("params_vs_gen", "interpolation", "sensitivity", "corruption")]
+    assert mp.landscape_curves(reference, "2d") == {"A (batch 1024)": ["results/landscape/interpolation/A/seed0_2d.csv"],
                                                     "B (batch 64)": ["results/landscape/interpolation/B/seed0_2d.csv"]}
-    assert mj.sharpness_options(reference) == {"keskar_measure": "keskar_0.001"}
     no_landscape = load(REPO / "config.yaml", measures={"landscape": {"runs": []}, "experiments": ["params_vs_gen"]})
-    assert mj.outputs(no_landscape) == [mj.TABLE, mj.RANKING, mj.FIGURES["vs_generalization"]]
-    assert mj.sensitivity_tables(no_landscape) == []
-    assert mj.outputs(load(REPO / "config.yaml", measures={"measures": [], "landscape": {"runs": []}})) == []
+    assert mp.outputs(no_landscape) == [mp.TABLE, mp.RANKING, mp.FIGURES["vs_generalization"]]
+    assert mp.extra_tables(no_landscape) == []
+    nothing = load(REPO / "config.yaml", measures={"measures": [], "landscape": {"runs": []}})
+    assert mp.outputs(nothing) == [] and mp.measured_experiments(nothing) == [] and mp.extra_tables(nothing) == []

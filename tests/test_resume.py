@@ -90,7 +90,7 @@ def test_same_config_and_seed_give_byte_identical_outputs(tmp_path):
     root = write_mnist(tmp_path / "mnist")
     cfg = tiny_config(epochs=2)
     data = data_fingerprint(root)
-    subset_job(str(tmp_path / "subset.pt"), root, subset_spec(cfg.n_train, cfg.data_seed, cfg.random_labels), data)
+    subset_job(str(tmp_path / "subset.pt"), root, subset_spec(cfg.n_train, cfg.data_seed, cfg.permuted_labels), data)
     outputs = []
     for name in ("one", "two"):
         train_job(cfg.to_dict(), str(tmp_path / "subset.pt"), str(root), str(tmp_path / name / "c.pt"), str(tmp_path / name / "h.csv"), str(tmp_path / name), data)

@@ -1,15 +1,19 @@
-"""Keskar and average sharpness, and the per-checkpoint suite, on tiny nets and closed forms."""
+"""Keskar and average sharpness, the shared loss, and the per-checkpoint suite, on tiny nets and closed forms."""
 
 import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from genlab import measures
 from genlab.errors import GenlabError
-from genlab.measures.hessian import mean_loss
+from genlab.measures.context import MeasureContext
+from genlab.measures.loss import loss_and_accuracy, mean_loss
+from genlab.measures.rows import ROW_COLUMNS, measure_suffix
 from genlab.measures.sharpness import average_sharpness, box_ascent, keskar_sharpness
-from genlab.measures.suite import COLUMNS, MEASURE_KINDS, measure_suffix, run_measures
+from genlab.measures.suite import run_measures
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -112,25 +116,49 @@ def test_sharpness_errors_name_the_value():
         average_sharpness(model, x, y, sigma=0.1, samples=1)
 
 
+def test_mean_loss_is_the_mean_cross_entropy_whatever_the_chunking():
+    model, (x, y) = tiny_net(), tiny_data(23)
+    with torch.no_grad():
+        logits = model(x)
+    expected = F.cross_entropy(logits.double(), y).item()
+    for chunk in (1, 5, 23, 1000):
+        assert mean_loss(model, x, y, chunk_size=chunk) == pytest.approx(expected, rel=1e-6)
+    assert loss_and_accuracy(model, x, y, 4)["accuracy"] == (logits.argmax(1) == y).sum().item() / 23
+    with pytest.raises(GenlabError, match="evaluation set is empty"):
+        mean_loss(model, x[:0], y[:0])
+    with pytest.raises(GenlabError, match="3 labels"):
+        mean_loss(model, x, y[:3])
+
+
 def test_measure_suffix_round_trips():
     assert measure_suffix(1e-3) == "0.001" and measure_suffix(5e-4) == "0.0005" and measure_suffix(1e-5) == "1e-05"
     assert all(float(measure_suffix(v)) == v for v in (1e-3, 5e-4, 0.1 + 0.2, 1))
-    assert MEASURE_KINDS == ("hessian", "keskar", "average_sharpness", "landscape")
+    assert measures.BUILTIN == ("hessian", "keskar", "average_sharpness", "landscape")
+
+
+SECTION = {
+    "measures": ["average_sharpness", "hessian", "keskar"],  # rows come in registry order whatever the order here
+    "n_points": 20,
+    "seed": 0,
+    "hessian": {"k": 2, "iters": 30, "probes": 4, "tol": 1e-6},
+    "keskar_eps": [1e-3, 5e-4],
+    "keskar_steps": 15,
+    "keskar_lr": 0.1,
+    "average_sigma": [1e-3],
+    "samples": 3,
+}
+
+
+def context(options: dict, chunk_size: int = 7) -> MeasureContext:
+    return MeasureContext(cfg=None, options=options, seed=options["seed"], chunk_size=chunk_size, n_train=20, subset=None)
 
 
 def test_run_measures_rows_names_and_restoration():
     model, (x, y) = tiny_net(), tiny_data(20)
     saved = snapshot(model)
-    spec = {
-        "hessian": {"k": 2, "iters": 30, "probes": 4},
-        "keskar_eps": [1e-3, 5e-4],
-        "keskar_steps": 15,
-        "average_sigma": [1e-3],
-        "samples": 3,
-    }
-    rows = run_measures(model, x, y, spec, seed=0, chunk_size=7)
+    rows = run_measures(model, (x, y), context(SECTION))
     assert_bitwise(model, saved)
-    assert all(list(row) == COLUMNS for row in rows)
+    assert all(list(row) == ROW_COLUMNS for row in rows)
     assert [row["measure"] for row in rows] == [
         "hessian_eig1", "hessian_eig2", "hessian_eig_min", "hessian_trace", "hessian_trace_layer0",
         "hessian_trace_layer3", "keskar_0.001", "keskar_0.0005", "average_sharpness_0.001",
@@ -141,15 +169,25 @@ def test_run_measures_rows_names_and_restoration():
     assert by_name["hessian_trace"]["std_error"] > 0 and by_name["hessian_trace"]["steps"] is None
     assert by_name["keskar_0.001"]["steps"] <= 15 and by_name["keskar_0.001"]["std_error"] is None
     assert by_name["average_sharpness_0.001"]["converged"] is None
-    assert run_measures(model, x, y, {}) == []
-    assert [r["measure"] for r in run_measures(model, x, y, {"average_sigma": 0.0, "samples": 2})] == [
+    # Each kind's rows are those of its numerics, called with the section's keys.
+    assert by_name["keskar_0.0005"]["value"] == keskar_sharpness(model, x, y, 5e-4, 15, 0.1, 7)["value"]
+    assert by_name["average_sharpness_0.001"]["std_error"] == average_sharpness(model, x, y, 1e-3, 3, 0, 7)["std_error"]
+    assert run_measures(model, (x, y), context({**SECTION, "measures": []})) == []
+    no_trace = run_measures(model, (x, y), context({**SECTION, "hessian": {**SECTION["hessian"], "probes": 0}}), ["hessian"])
+    assert [r["measure"] for r in no_trace] == ["hessian_eig1", "hessian_eig2", "hessian_eig_min"]
+    assert [r["measure"] for r in run_measures(model, (x, y), context({**SECTION, "average_sigma": [0.0]}), ["average_sharpness"])] == [
         "average_sharpness_0.0"
     ]
 
 
-def test_run_measures_rejects_unknown_keys():
+def test_run_measures_rejects_unknown_kinds_and_misnamed_rows(monkeypatch):
     model, (x, y) = tiny_net(), tiny_data(5)
-    with pytest.raises(GenlabError, match="unknown measure spec key 'keskar'"):
-        run_measures(model, x, y, {"keskar": [1e-3]})
-    with pytest.raises(GenlabError, match="hessian.probe"):
-        run_measures(model, x, y, {"hessian": {"probe": 3}})
+    with pytest.raises(GenlabError, match="unknown measure kind 'flatness'"):
+        run_measures(model, (x, y), context(SECTION), ["flatness"])
+    keskar = measures.get("keskar")
+    monkeypatch.setattr(keskar, "run", lambda model, data, ctx: [{"measure": "sharp", "value": 1.0}])
+    with pytest.raises(GenlabError, match="expected the keys measure, value, std_error"):
+        run_measures(model, (x, y), context(SECTION), ["keskar"])
+    monkeypatch.setattr(keskar, "run", lambda model, data, ctx: [dict.fromkeys(ROW_COLUMNS) | {"measure": "sharp"}])
+    with pytest.raises(GenlabError, match="must be keskar or start with keskar_"):
+        run_measures(model, (x, y), context(SECTION), ["keskar"])

@@ -15,15 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
+from genlab import experiments
 from mnist_files import write_mnist
 from workflow_runner import FIGURES, REPO, snakemake
 
 pytestmark = pytest.mark.slurm
 
 PROFILE = REPO / "profiles" / "slurm"
-METRICS = [
-    f"results/metrics/{name}.csv" for name in ("random_labels", "params_vs_gen", "interpolation", "sensitivity", "corruption")
-] + ["results/corruption/summary.csv", "results/measures/all.csv"]
+METRICS = [f"results/metrics/{name}.csv" for name in experiments.BUILTIN] + [
+    "results/corruption/summary.csv", "results/measures/all.csv"]
 # Jobs of the tiny config that are submitted (the rest are localrules): 4 + 5 subsets (one per
 # corruption run), 1 + 2 + 2 + 2 + 5 trainings, 1 interpolation (one seed), 2 sensitivity
 # measures, 2 + 2 + 2 + 5 flatness measures (every checkpoint of experiments 2 to 5), 2 landscapes.

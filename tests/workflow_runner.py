@@ -9,23 +9,33 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = Path(__file__).parent / "tiny.yaml"
-FIGURES = [
-    "image/Random_label_loss.png",
-    "image/Random_label_accuracy.png",
-    "image/Nbr_para_gen_loss.png",
-    "image/Nbr_para_gen_accuracy.png",
-    "image/Flatness_vs_gen_p1_inter.png",
-    "image/Flatness_vs_gen_p2_sens_acc.png",
-    "image/Flatness_vs_gen_p2_sens_loss.png",
-    "image/Corruption_learning_curves.png",
-    "image/Corruption_time_to_fit.png",
-    "image/Corruption_test_error.png",
-    "image/Corruption_memorization.png",
-    "image/Sharpness_vs_batch_size.png",
-    "image/Flatness_landscape_1d.png",
-    "image/Flatness_landscape_2d.png",
-    "image/Measures_vs_generalization.png",
-]
+
+
+def planned(configfile: Path | None = TINY) -> dict:
+    """The checked config of config.yaml (and configfile), as the workflow sees it."""
+    from genlab.cli import check_config_files
+
+    return check_config_files([str(REPO / "config.yaml"), *([str(configfile)] if configfile else [])])
+
+
+def planned_figures(configfile: Path | None = TINY) -> list[str]:
+    """Every figure the config draws: the chosen experiments' (registry) and the measures'."""
+    from genlab import experiments
+    from genlab.measures import plan as measure_plan
+
+    config = planned(configfile)
+    paths = [p for name in experiments.chosen(config) for p in experiments.outputs(name, config)]
+    return [p for p in [*paths, *measure_plan.outputs(config)] if p.endswith(".png")]
+
+
+def planned_trainings(configfile: Path | None = TINY) -> int:
+    from genlab import experiments, plan
+
+    config = planned(configfile)
+    return sum(len(plan.all_runs(config, name)) for name in experiments.chosen(config))
+
+
+FIGURES = planned_figures()
 
 
 def snakemake_cmd(workdir: Path, *args: str, data_root: Path | str | None = None, configfile: Path | None = TINY, extra: tuple = ()):

@@ -3,7 +3,7 @@
     genlab check-config config.yaml [presets/quick.yaml ...]   # merged like Snakemake's --configfile
     genlab check-mnist ../shared/data
     genlab fetch-mnist resources/data                          # download once (e.g. on a cluster's login node)
-    genlab inspect results/runs/interpolation/A/seed0/checkpoint.pt
+    genlab inspect results/runs/<experiment>/<run>/seed0/checkpoint.pt
     genlab estimate config.yaml presets/quick.yaml [--config key=value ...] [--device cpu|cuda] [--cores N]
 """
 
@@ -17,15 +17,12 @@ from pathlib import Path
 
 import yaml
 
-from . import plan
-from .measures import jobs as measures
+from . import experiments, plan
 from .checkpoint import load_checkpoint
-from .config import check_config, load_schema
 from .errors import GenlabError
 from .idx import SPLIT_FILES
 from .mnist import ensure_mnist, load_split
-
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+from .validate import SCHEMA, validate
 
 
 def _merge(base: dict, update: dict) -> dict:
@@ -57,15 +54,11 @@ def read_config_file(path: str) -> dict:
 
 
 def check_config_files(paths: list[str], schema: Path = SCHEMA) -> dict:
+    """The files merged as Snakemake's --configfile merges them, then genlab.validate (as the workflow)."""
     merged: dict = {}
     for path in paths:
         _merge(merged, read_config_file(path))
-    config = check_config(merged, load_schema(schema))
-    plan.check(config)
-    plan.check_against_data(config)
-    measures.check(config)
-    measures.check_against_data(config)
-    return config
+    return validate(merged, schema)
 
 
 def parse_config_overrides(entries: list[str]) -> dict:
@@ -125,8 +118,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check-config":
             config = check_config_files(args.files)
-            for experiment in plan.EXPERIMENTS:
+            chosen = experiments.chosen(config)
+            print(f"experiments that run: {', '.join(chosen)}")
+            for experiment in chosen:
                 print(f"{experiment}: {len(plan.all_runs(config, experiment))} training jobs ({', '.join(plan.run_names(config, experiment))})")
+            skipped = [name for name in experiments.names() if name not in chosen]
+            if skipped:
+                print(f"not run (config key experiments): {', '.join(skipped)}")
         elif args.command == "estimate":
             from . import estimate
 

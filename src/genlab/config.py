@@ -21,6 +21,8 @@ from .errors import GenlabError
 
 PRECISIONS = ("fp32", "bf16")
 EVAL_SCHEDULES = ("all", "final", "log")
+# What draws a training subset (its file records them; every job checks them): see TrainConfig.subset.
+SUBSET_KEYS = ("n_train", "seed", "permuted_labels", "label_noise", "input_corruption")
 # Keys that change how a job runs, never what it computes: changing them reruns nothing.
 RUNTIME_KEYS = ("data_root", "device", "train_threads", "eval_batch_size", "resume_interval_s", "warm_jobs")
 
@@ -29,7 +31,7 @@ RUNTIME_KEYS = ("data_root", "device", "train_threads", "eval_batch_size", "resu
 class TrainConfig:
     """Everything that determines a trained network; saved in every checkpoint."""
 
-    experiment: str  # which study it belongs to, e.g. "random_labels"
+    experiment: str  # which experiment of the registry it belongs to
     run: str  # the configuration's name within the experiment, e.g. "width8"
     seed: int  # initialisation and shuffling; one job per seed
     arch: str  # deep_cnn | width_cnn | shallow_cnn
@@ -39,7 +41,7 @@ class TrainConfig:
     epochs: int
     n_train: int  # training subset size
     data_seed: int  # which images form the subset (and the label permutation)
-    random_labels: bool  # experiment 1 trains on permuted labels
+    permuted_labels: bool  # trained on the subset's labels permuted among its images (Zhang et al.)
     eval_train_size: int | None = None  # None: the whole training subset each epoch
     eval_test_size: int | None = None  # None: the whole test set; else its first k images, fixed
     precision: str = "fp32"  # bf16 autocast is opt-in: it changes the numbers
@@ -77,6 +79,15 @@ class TrainConfig:
     def evaluated_epochs(self) -> list[int]:
         """1-based epochs whose metrics are measured and written to history.csv."""
         return eval_epochs(self.eval_epochs, self.epochs)
+
+    def subset(self) -> dict[str, Any]:
+        """The parameters of this run's training subset (its images are drawn with data_seed)."""
+        values = (self.n_train, self.data_seed, self.permuted_labels, self.label_noise, self.input_corruption)
+        return dict(zip(SUBSET_KEYS, values))
+
+    def steps_per_epoch(self) -> int:
+        """Optimizer steps of one epoch: the last batch may be smaller (torch-free: the estimate uses it)."""
+        return -(-self.n_train // self.batch_size)
 
     def describe(self) -> str:
         return f"{self.experiment}/{self.run} seed {self.seed} (arch {self.arch}, lr {self.lr}, batch {self.batch_size})"
@@ -163,8 +174,9 @@ def _one_line(error: jsonschema.ValidationError) -> str:
         prefix = "" if not error.absolute_path else where + "."
         names = ", ".join(prefix + str(k) for k in extra)
         return f"unknown config key {names} (allowed here: {', '.join(sorted(allowed))})"
-    if error.validator in ("exclusiveMinimum", "minimum"):
-        return f"config key {where}: {error.instance!r} must be {'>' if error.validator == 'exclusiveMinimum' else '>='} {error.validator_value}"
+    bounds = {"exclusiveMinimum": ">", "minimum": ">=", "exclusiveMaximum": "<", "maximum": "<="}
+    if error.validator in bounds:
+        return f"config key {where}: {error.instance!r} must be {bounds[error.validator]} {error.validator_value}"
     if error.validator == "type":
         wanted = error.validator_value
         if isinstance(error.instance, float) and "integer" in ([wanted] if isinstance(wanted, str) else wanted):

@@ -20,7 +20,7 @@ Inputs (float = uint8 / 255, genlab.mnist.to_float):
   gaussian         every image replaced by N(mean, std^2) noise, mean and std being the
                    training subset's pixel mean and standard deviation in [0, 1] scale
                    (not clipped, so the noise keeps them).
-The test set always keeps its true labels. Its images get the training corruption only
+The test set always keeps its true labels. Its images get the training inputs' treatment only
 where a test image can be given the same one: with shuffled_pixels they are permuted by
 the training permutation (the network can still learn, Zhang's point); random_pixels and
 gaussian destroy the input-label relation per training image, there is nothing to carry
@@ -39,7 +39,7 @@ NUM_CLASSES = 10
 SIDE = 28
 N_PIXELS = SIDE * SIDE  # 784
 INPUTS = ("none", "shuffled_pixels", "random_pixels", "gaussian")
-# A fixed tag mixed with the seed: the corruption's random stream stays independent of
+# A fixed tag mixed with the seed: this module's random stream stays independent of
 # the one that drew the subset's indices from the same data_seed (genlab.data.make_subset).
 STREAM_TAG = 0x636F7272  # "corr"
 
@@ -141,7 +141,7 @@ def clean_corrupted_accuracy(pred: torch.Tensor, labels: torch.Tensor, corrupted
 
 
 def corruption_generator(seed: int) -> torch.Generator:
-    """The generator of a subset's corruption: seeded from (seed, STREAM_TAG) through numpy's SeedSequence."""
+    """The generator of a subset's label and input noise: seeded from (seed, STREAM_TAG) through numpy's SeedSequence."""
     state = np.random.SeedSequence([int(seed), STREAM_TAG]).generate_state(1, dtype=np.uint64)[0]
     return torch.Generator().manual_seed(int(state))
 
@@ -151,7 +151,7 @@ def corrupt_subset(images_uint8: torch.Tensor, labels: torch.Tensor, label_noise
 
     images_uint8 (n, 28, 28) and labels (n,) are the subset's images and true labels, in
     subset order. Labels are drawn first, then the inputs, from one generator, so the labels
-    of a seed do not depend on the input corruption. See the module docstring for the keys.
+    of a seed do not depend on the input treatment. See the module docstring for the keys.
     """
     if input_corruption not in INPUTS:
         raise GenlabError(f"input_corruption {input_corruption!r} is not one of {', '.join(INPUTS)}")

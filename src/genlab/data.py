@@ -17,20 +17,21 @@ import torch
 from .atomic import save_torch
 from .errors import GenlabError
 from .fingerprint import check_file, data_fingerprint
+from .config import SUBSET_KEYS
 from .idx import SPLIT_FILES, raw_dir
 from .mnist import ensure_mnist, load_split, to_float
 
-SUBSET_FORMAT = "genlab-subset-2"
-SUBSET_KEYS = ("n_train", "seed", "random_labels", "label_noise", "input_corruption")
+SUBSET_FORMAT = "genlab-subset-3"
 
 
-def subset_spec(n_train: int, seed: int, random_labels: bool = False, label_noise: float = 0.0, input_corruption: str = "none") -> dict:
-    """The parameters of a subset (plan.subset_params gives a run's)."""
-    return dict(n_train=n_train, seed=seed, random_labels=random_labels, label_noise=label_noise, input_corruption=input_corruption)
+def subset_spec(n_train: int, seed: int, permuted_labels: bool = False, label_noise: float = 0.0, input_corruption: str = "none") -> dict:
+    """The parameters of a subset (TrainConfig.subset gives a run's): what draws its images and labels."""
+    return dict(zip(SUBSET_KEYS, (n_train, seed, permuted_labels, label_noise, input_corruption)))
+
 
 
 def make_subset(data_root: str | Path, params: dict) -> dict:
-    """Draw the subset described by `params` (see plan.subset_params) from the MNIST training split."""
+    """Draw the subset described by `params` (subset_spec's keys) from the MNIST training split."""
     train = load_split(data_root, "train")
     n_train, seed = params["n_train"], params["seed"]
     if n_train > len(train.labels):
@@ -38,23 +39,23 @@ def make_subset(data_root: str | Path, params: dict) -> dict:
     g = torch.Generator().manual_seed(seed)
     indices = torch.randperm(len(train.labels), generator=g)[:n_train].sort().values
     true_labels = train.labels[indices]
-    labels, corruption = true_labels, None
-    if params.get("random_labels"):
+    labels, noise = true_labels, None
+    if params.get("permuted_labels"):
         # Zhang et al.: shuffle the labels among the chosen images, keeping the class counts.
         labels = true_labels[torch.randperm(n_train, generator=g)]
     if params.get("label_noise", 0.0) > 0 or params.get("input_corruption", "none") != "none":
         from .corrupt import corrupt_subset
 
-        corruption = corrupt_subset(train.images[indices], true_labels, params["label_noise"], params["input_corruption"], seed)
-        labels = corruption["labels"]
+        noise = corrupt_subset(train.images[indices], true_labels, params["label_noise"], params["input_corruption"], seed)
+        labels = noise["labels"]
     return {
         "format": SUBSET_FORMAT,
         "params": {k: params.get(k) for k in SUBSET_KEYS},
         "indices": indices,  # (n_train,) int64, rows of the MNIST training split
-        "images": train.images[indices],  # (n_train, 28, 28) uint8, before any input corruption
+        "images": train.images[indices],  # (n_train, 28, 28) uint8, as in MNIST (before any input noise)
         "labels": labels,  # (n_train,) int64, the labels trained on
         "true_labels": true_labels,  # (n_train,) int64
-        "corruption": corruption,  # experiment 5's record (which examples, which pixels), else None
+        "noise": noise,  # genlab.corrupt's record (which examples, which pixels), else None
     }
 
 
@@ -126,14 +127,14 @@ def load_test_images(data_root: str | Path, fingerprint: dict | None, n_points: 
 
 
 def tensors_from_subset(subset: dict, test_images: torch.Tensor, test_labels: torch.Tensor, device: torch.device) -> Tensors:
-    corruption = subset.get("corruption")
-    if corruption is None:
+    noise = subset.get("noise")
+    if noise is None:
         x_train, x_test, corrupted = to_float(subset["images"]), to_float(test_images), None
     else:
         from .corrupt import test_inputs, train_inputs
 
-        x_train, x_test = train_inputs(subset["images"], corruption), test_inputs(test_images, corruption)
-        corrupted = corruption["corrupted"].to(device)
+        x_train, x_test = train_inputs(subset["images"], noise), test_inputs(test_images, noise)
+        corrupted = noise["corrupted"].to(device)
     return Tensors(x_train.to(device), subset["labels"].to(device), x_test.to(device), test_labels.to(device), corrupted)
 
 
@@ -146,10 +147,8 @@ def load_tensors(data_root: str | Path, subset: dict, device: torch.device, n_te
 def load_job_data(
     subset_path: str | Path, cfg, data_root: str | Path, fingerprint: dict, device: torch.device, n_test: int | None
 ) -> Tensors:
-    """A run's data: its subset (checked against the plan) and the first n_test test images."""
-    from .plan import subset_params
-
+    """A run's data: its subset (checked against the run's config) and the first n_test test images."""
     subset = read_subset(subset_path)
-    check_subset(subset, subset_path, subset_params(cfg), fingerprint)
+    check_subset(subset, subset_path, cfg.subset(), fingerprint)
     images, labels = load_test_split(data_root, fingerprint, n_test)
     return tensors_from_subset(subset, images, labels, device)

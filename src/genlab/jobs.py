@@ -17,15 +17,10 @@ from .config import TrainConfig
 from .data import load_job_data
 from .device import configure, describe, pick_device
 from .errors import GenlabError
-from .training import FIT_COLUMNS, HISTORY_COLUMNS, train
+from .columns import FINAL_METRICS, FIT_HISTORY_COLUMNS, HISTORY_COLUMNS, METRICS_COLUMNS
+from .training import train
 
 log = logging.getLogger("genlab")
-
-FINAL_METRICS = ["train_loss", "train_accuracy", "test_loss", "test_accuracy"]
-METRICS_COLUMNS = [
-    "experiment", "run", "seed", "data_seed", "arch", "width", "n_train", "lr", "batch_size", "epochs",
-    "precision", "n_params", *FINAL_METRICS,
-]
 
 
 def resume_file(resume_dir: str | Path, cfg: TrainConfig) -> Path:
@@ -61,7 +56,7 @@ def train_job(
     data = load_job_data(subset_path, cfg, data_root, fingerprint, dev, n_test=cfg.eval_test_size)
     eval_data = data.head(cfg.eval_train_size, None)
     result = train(cfg, data, eval_data, resume_path, resume_interval_s, eval_batch_size)
-    columns = FIT_COLUMNS if cfg.fit_threshold is not None else HISTORY_COLUMNS
+    columns = FIT_HISTORY_COLUMNS if cfg.fit_threshold is not None else HISTORY_COLUMNS
     write_csv(history, result.history, columns)
     metrics = {**result.final, **result.fit(cfg.fit_threshold)} if cfg.fit_threshold is not None else result.final
     save_checkpoint(checkpoint, result.model, cfg, metrics, data=fingerprint["digest"])

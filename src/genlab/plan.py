@@ -1,22 +1,19 @@
 """From the workflow config to concrete jobs: runs, training configs, subsets, provenance.
 
-The Snakemake rules only wire files together; which runs an experiment has and
-what each one trains with is decided by the experiment's module, and what every
-downstream result depends on (its provenance digest) is decided here, where it is tested.
+The Snakemake rules only wire files together; which runs an experiment has and what each
+one trains with is decided by the experiment's module (found through genlab.experiments),
+and what every downstream result depends on (its provenance digest) is decided here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 from . import experiments
 from .config import TrainConfig
 from .errors import GenlabError
-from .idx import split_size
-
-EXPERIMENTS = experiments.NAMES
+from .experiments._shared import RUN_DIR, runs
 
 
 def run_names(config: dict, experiment: str) -> list[str]:
@@ -24,7 +21,7 @@ def run_names(config: dict, experiment: str) -> list[str]:
 
 
 def all_runs(config: dict, experiment: str) -> list[tuple[str, int]]:
-    return [(run, seed) for run in run_names(config, experiment) for seed in config["seeds"]]
+    return runs(config, experiment)
 
 
 def run_paths(config: dict, experiment: str, pattern: str) -> list[str]:
@@ -32,7 +29,16 @@ def run_paths(config: dict, experiment: str, pattern: str) -> list[str]:
     return [pattern.format(run=run, seed=seed) for run, seed in all_runs(config, experiment)]
 
 
+def run_files(config: dict, experiment: str, name: str) -> list[str]:
+    """checkpoint.pt or history.csv of every run and seed of an experiment."""
+    return run_paths(config, experiment, RUN_DIR.replace("{experiment}", experiment) + "/" + name)
+
+
 def train_config(config: dict, experiment: str, run: str, seed: int | str) -> TrainConfig:
+    """A run's TrainConfig; a run the config does not have is one line naming the experiment and its runs."""
+    names = run_names(config, experiment)
+    if run not in names:
+        raise GenlabError(f"{experiment}: no run named {run!r} in the config (runs: {', '.join(names)})")
     return experiments.get(experiment).train_config(config, run, seed)
 
 
@@ -42,26 +48,15 @@ def planned_configs(config: dict, experiment: str) -> list[TrainConfig]:
 
 def subset_name(experiment: str, run: str) -> str:
     """Runs that train on the same data share one subset file: results/subsets/<name>.pt."""
-    return experiments.get(experiment).subset_name(run)
-
-
-def subset_params(cfg: TrainConfig) -> dict:
-    """What determines a training subset (and so its file); recorded in it and checked by every job."""
-    return {
-        "n_train": cfg.n_train,
-        "seed": cfg.data_seed,
-        "random_labels": cfg.random_labels,
-        "label_noise": cfg.label_noise,
-        "input_corruption": cfg.input_corruption,
-    }
+    return experiments.subset_name(experiment, run)
 
 
 def subsets(config: dict) -> dict[str, dict]:
-    """Every subset file the config needs, by name, with its parameters."""
+    """Every subset file the chosen experiments need, by name, with its parameters."""
     found: dict[str, dict] = {}
-    for experiment in EXPERIMENTS:
+    for experiment in experiments.chosen(config):
         for run, seed in all_runs(config, experiment):
-            found[subset_name(experiment, run)] = subset_params(train_config(config, experiment, run, seed))
+            found[subset_name(experiment, run)] = train_config(config, experiment, run, seed).subset()
     return found
 
 
@@ -83,32 +78,3 @@ def provenance(config: dict, experiment: str, fingerprint: dict) -> dict:
     }
     record["digest"] = digest(record)
     return record
-
-
-def check(config: dict) -> None:
-    """Cross-key checks of every experiment, at parse time, one line naming the key."""
-    for experiment in EXPERIMENTS:
-        experiments.get(experiment).check(config)
-
-
-def check_against_data(config: dict) -> None:
-    """Subsets larger than their split fail at parse time, before any job starts (skipped until MNIST exists)."""
-    sizes = {split: split_size(config["data_root"], split) for split in ("train", "test")}
-    where = Path(config["data_root"]) / "MNIST/raw"
-    if sizes["train"] is not None:
-        for experiment in EXPERIMENTS:
-            n = config[experiment]["n_train"]
-            if n > sizes["train"]:
-                raise GenlabError(f"config key {experiment}.n_train: {n} exceeds the {sizes['train']} training images in {where}")
-    if sizes["test"] is not None:
-        for key, n in _test_sizes(config):
-            if n is not None and n > sizes["test"]:
-                raise GenlabError(f"config key {key}: {n} exceeds the {sizes['test']} test images in {where}")
-
-
-def _test_sizes(config: dict):
-    for experiment in EXPERIMENTS:
-        yield f"{experiment}.eval_test_size", config[experiment].get("eval_test_size")
-    yield "interpolation.alpha_eval_test_size", config["interpolation"]["alpha_eval_test_size"]
-    yield "sensitivity.n_points", config["sensitivity"]["n_points"]
-

@@ -28,7 +28,8 @@ def check_code_identity(scriptdir: str | Path) -> None:
 
 
 @contextmanager
-def logged(log_path: str | Path, carry: str | Path | None = None, scriptdir: str | Path | None = None):
+def logged(log_path: str | Path, carry: str | Path | None = None, scriptdir: str | Path | None = None,
+           plugin_files: list[str] = ()):
     """Send logging and stderr to the rule's log; the one-line error also reaches the terminal.
 
     `carry` keeps the log of unfinished attempts (Snakemake deletes a job's log before
@@ -54,6 +55,10 @@ def logged(log_path: str | Path, carry: str | Path | None = None, scriptdir: str
     try:
         if scriptdir is not None:
             check_code_identity(scriptdir)
+        if plugin_files:  # a job's registries hold what the workflow's did (genlab.plugins)
+            from .plugins import load
+
+            load(plugin_files)
         yield log
     except GenlabError as exc:
         log.error("%s", exc)
@@ -74,7 +79,8 @@ def logged(log_path: str | Path, carry: str | Path | None = None, scriptdir: str
 
 
 def job(snakemake, carry: str | Path | None = None):
-    """`with job(snakemake):` in a workflow script: its log, its attempts, its package checked."""
-    return logged(snakemake.log[0], carry=carry, scriptdir=snakemake.scriptdir)
+    """`with job(snakemake):` in a workflow script: its log, its attempts, its package checked, its plugins loaded."""
+    plugin_files = list(snakemake.config.get("plugins") or [])
+    return logged(snakemake.log[0], carry=carry, scriptdir=snakemake.scriptdir, plugin_files=plugin_files)
 
 

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .atomic import remove_stale_temps, save_torch
+from .columns import FINAL_METRICS
 from .config import TrainConfig
 from .data import Tensors
 from .errors import GenlabError
@@ -26,13 +27,6 @@ from .models import build_model
 
 log = logging.getLogger("genlab")
 
-HISTORY_COLUMNS = ["epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seed", "data_seed"]
-# Runs trained to fit (experiment 5) also record the optimizer steps so far and the accuracy
-# on the examples whose label was kept (clean) and redrawn to another class (corrupted).
-FIT_COLUMNS = [
-    "epoch", "step", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
-    "clean_train_accuracy", "corrupted_train_accuracy", "seed", "data_seed",
-]
 RESUME_FORMAT = "genlab-resume-2"
 DIVERGENCE_FACTOR = 10.0  # a train loss this many times its first measured value has diverged
 
@@ -110,10 +104,6 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
 CPU_MICRO_BATCH = 128
 
 
-def steps_per_epoch(cfg: TrainConfig) -> int:
-    return math.ceil(cfg.n_train / cfg.batch_size)
-
-
 class StopRequest:
     """Set by SIGTERM (Slurm's time limit, preemption) or SIGINT (Ctrl-C): stop at the next step boundary."""
 
@@ -147,7 +137,7 @@ def train_epoch(model, optimizer, data: Tensors, cfg: TrainConfig, epoch: int, s
     x, y = data.x_train, data.y_train
     micro = CPU_MICRO_BATCH if x.device.type == "cpu" else cfg.batch_size
     order = epoch_permutation(len(x), cfg.seed, epoch).to(x.device)
-    n_steps = steps_per_epoch(cfg)
+    n_steps = cfg.steps_per_epoch()
     for step in range(start_step, n_steps):
         if stop:
             return step
@@ -171,7 +161,7 @@ class TrainResult:
 
     @property
     def final(self) -> dict:
-        return {k: self.history[-1][k] for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
+        return {k: self.history[-1][k] for k in FINAL_METRICS}
 
     def fit(self, threshold: float | None) -> dict:
         """epochs_to_fit and steps_to_fit: the first measured epoch whose train accuracy reached threshold."""
@@ -226,7 +216,7 @@ def _save_resume(path: Path, cfg: TrainConfig, model, optimizer, epoch: int, ste
 
 
 def _check_progress(cfg: TrainConfig, epoch: int, metrics: dict, history: list[dict]) -> None:
-    core = {k: metrics[k] for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
+    core = {k: metrics[k] for k in FINAL_METRICS}
     if not all(math.isfinite(v) for v in core.values()):
         raise GenlabError(
             f"non-finite loss at epoch {epoch} of {cfg.describe()}: train_loss={metrics['train_loss']}; lower the learning rate"
@@ -292,7 +282,7 @@ def train(
                 _check_progress(cfg, epoch + 1, metrics, history)
                 row = {"epoch": epoch + 1, **metrics, "seed": cfg.seed, "data_seed": cfg.data_seed}
                 if track_fit:
-                    row["step"] = (epoch + 1) * steps_per_epoch(cfg)
+                    row["step"] = (epoch + 1) * cfg.steps_per_epoch()
                 history.append(row)
                 eta = (time.monotonic() - t_start) / done_epochs * (cfg.epochs - epoch - 1)
                 log.info(

@@ -28,6 +28,8 @@ import threading
 import time
 from pathlib import Path
 
+from .experiments import BUILTIN as BUILTIN_EXPERIMENTS
+
 SOCKET_ENV = "GENLAB_WARM_SOCKET"
 SERVER_PID_ENV = "GENLAB_WARM_PID"
 READY_WAIT_S = 60.0  # a job that starts while the server imports waits for it (the import is what it would do anyway)
@@ -44,7 +46,11 @@ PRELOAD = (
     "genlab.claims",
     "genlab.provenance",
     "genlab.experiments",
+    *(f"genlab.experiments.{name}" for name in BUILTIN_EXPERIMENTS),
     "genlab.measures.jobs",
+    "genlab.measures.spectrum",
+    "genlab.measures.tables",
+    "genlab.measures.figure_jobs",
     "genlab.measures.figures",
 )
 _in_child = False

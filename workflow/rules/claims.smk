@@ -6,13 +6,14 @@ from genlab import claims as study_claims
 # is reported as such and does not fail the workflow.
 rule claims:
     input:
-        **study_claims.input_paths(config),
+        **study_claims.flat_inputs(config),
     output:
         report(
             "results/claims.csv", caption="../report/claims.rst", category="0 Claims"
         ),
     log:
         "logs/claims.log",
+    localrule: True
     conda:
         "../../envs/genlab.yaml"
     params:
@@ -25,6 +26,7 @@ rule claims:
 rule claims_table:
     input:
         rules.claims.output[0],
+    localrule: True
 
 
 onsuccess:

@@ -7,29 +7,22 @@ SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 
 from genlab import experiments, plan, warm
-from genlab.config import RUNTIME_KEYS, check_config, load_schema
+from genlab.config import RUNTIME_KEYS
 from genlab.errors import GenlabError
 from genlab.estimate import start_line as estimate_line
-from genlab.estimate import UNBLOCKING_PRIORITY, priorities
 from genlab.fingerprint import data_fingerprint
 from genlab.parsetime import check_device, fingerprint_warning, put_first_on_pythonpath
 from genlab.provenance import report_mismatches
+from genlab.scheduling import UNBLOCKING_PRIORITY, priorities
+from genlab.validate import validate
 
 put_first_on_pythonpath(SRC)
 try:
-    config.update(
-        check_config(
-            config,
-            load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"),
-        )
-    )
-    plan.check(config)
-    plan.check_against_data(config)
+    config.update(validate(config))
     check_device(config["device"])
+    CHOSEN = experiments.chosen(config)
     FINGERPRINT = data_fingerprint(config["data_root"])
-    PROVENANCE = {
-        name: plan.provenance(config, name, FINGERPRINT) for name in plan.EXPERIMENTS
-    }
+    PROVENANCE = {name: plan.provenance(config, name, FINGERPRINT) for name in CHOSEN}
     SUBSETS = plan.subsets(config)
     PRIORITIES = priorities(config)
 except GenlabError as error:
@@ -55,29 +48,36 @@ onstart:
 
 
 wildcard_constraints:
-    experiment="|".join(plan.EXPERIMENTS),
+    experiment="|".join(CHOSEN),
     subset="[A-Za-z0-9_]+",
     run="[A-Za-z0-9]+",
     seed=r"\d+",
+
+
+def experiment_rules():
+    """The rules file of every chosen experiment (experiments not chosen have no rules at all)."""
+    return [experiments.rules_file(name, workflow.basedir) for name in CHOSEN]
+
+
+def experiment_outputs(experiment):
+    return experiments.outputs(experiment, config)
+
+
+def final_outputs():
+    return [path for experiment in CHOSEN for path in experiment_outputs(experiment)]
 
 
 def figures(experiment):
     return list(experiments.get(experiment).FIGURES.values())
 
 
-def experiment_outputs(experiment):
-    return figures(experiment) + [
-        f"results/metrics/{experiment}.csv",
-        f"results/provenance/{experiment}.json",
-    ]
+def job_priority(rule, job):
+    """A rule's priority: the cost model's for the job named `job` filled with the wildcards."""
 
+    def priority(wildcards):
+        return PRIORITIES.get((rule, job.format(**wildcards)), 0)
 
-def final_outputs():
-    return [
-        path
-        for experiment in plan.EXPERIMENTS
-        for path in experiment_outputs(experiment)
-    ]
+    return priority
 
 
 def subset_params(wildcards):
@@ -94,52 +94,30 @@ def train_config(wildcards):
     ).to_dict()
 
 
-def train_priority(wildcards):
-    job = f"{wildcards.experiment}/{wildcards.run}/seed{wildcards.seed}"
-    return PRIORITIES.get(("train", job), 0)
-
-
-def interpolate_priority(wildcards):
-    return PRIORITIES.get(("interpolate", f"interpolation/seed{wildcards.seed}"), 0)
-
-
-def sensitivity_priority(wildcards):
-    job = f"sensitivity/{wildcards.run}/seed{wildcards.seed}"
-    return PRIORITIES.get(("sensitivity_measure", job), 0)
-
-
-def measure_priority(wildcards):
-    job = f"measure/{wildcards.experiment}/{wildcards.run}/seed{wildcards.seed}"
-    return PRIORITIES.get(("measure", job), 0)
-
-
-def landscape_priority(wildcards):
-    job = f"landscape/{wildcards.experiment}/{wildcards.run}/seed{wildcards.seed}"
-    return PRIORITIES.get(("landscape", job), 0)
-
-
 def run_files(experiment, name):
-    return plan.run_paths(
-        config, experiment, "results/runs/%s/{run}/seed{seed}/%s" % (experiment, name)
-    )
+    return plan.run_files(config, experiment, name)
+
+
+def planned_runs(experiment, runs=None):
+    """An input function: the planned training config of the wildcards' run, or of each of `runs`
+    ({run: config}), at the wildcards' seed; a job checks its checkpoints against them.
+    """
+
+    def configs(wildcards):
+        if runs is None:
+            return plan.train_config(
+                config, experiment, wildcards.run, wildcards.seed
+            ).to_dict()
+        return {
+            run: plan.train_config(config, experiment, run, wildcards.seed).to_dict()
+            for run in runs
+        }
+
+    return configs
 
 
 def experiment_checkpoints(wildcards):
     return run_files(wildcards.experiment, "checkpoint.pt")
-
-
-def interpolation_endpoints(wildcards):
-    """The planned configs of one seed's solutions A and B, checked against their checkpoints."""
-    return {
-        run: plan.train_config(config, "interpolation", run, wildcards.seed).to_dict()
-        for run in ("A", "B")
-    }
-
-
-def sensitivity_planned(wildcards):
-    return plan.train_config(
-        config, "sensitivity", wildcards.run, wildcards.seed
-    ).to_dict()
 
 
 def planned_configs(wildcards):
@@ -152,3 +130,27 @@ def provenance_record(wildcards):
 
 def provenance_digest(wildcards):
     return PROVENANCE[wildcards.experiment]["digest"]
+
+
+# Kept for the measure rules' names: every rule that measures a checkpoint is prioritised alike.
+train_priority = job_priority("train", "{experiment}/{run}/seed{seed}")
+measure_priority = job_priority("measure", "measure/{experiment}/{run}/seed{seed}")
+landscape_priority = job_priority(
+    "landscape", "landscape/{experiment}/{run}/seed{seed}"
+)
+
+
+def measures_metrics_tables(wildcards):
+    """The metrics tables of the measured experiments (genlab.measures.plan)."""
+    from genlab.measures import plan as measure_plan
+
+    return measure_plan.metrics_tables(config)
+
+
+def measures_provenance(wildcards):
+    """The provenance digests of the measured experiments: a figure of their measures depends on them."""
+    from genlab.measures import plan as measure_plan
+
+    return [
+        PROVENANCE[name]["digest"] for name in measure_plan.measured_experiments(config)
+    ]

@@ -6,7 +6,7 @@ from genlab.experiments import corruption as exp5
 # One row per run and seed: corruption, label noise, epochs and steps to fit, final metrics.
 rule corruption_summary:
     input:
-        histories=run_files("corruption", "history.csv"),
+        histories=exp5.histories(config),
     output:
         report(
             "results/corruption/summary.csv",
@@ -15,6 +15,7 @@ rule corruption_summary:
         ),
     log:
         "logs/corruption_summary.log",
+    localrule: True
     conda:
         "../../envs/genlab.yaml"
     params:
@@ -28,7 +29,7 @@ rule corruption_summary:
 # Learning curves, time to fit, test error and memorization of clean vs corrupted examples.
 rule plot_corruption:
     input:
-        histories=run_files("corruption", "history.csv"),
+        histories=exp5.histories(config),
         summary=rules.corruption_summary.output[0],
         provenance="results/provenance/corruption.json",
     output:
@@ -54,6 +55,7 @@ rule plot_corruption:
         ),
     log:
         "logs/plot/corruption.log",
+    localrule: True
     conda:
         "../../envs/genlab.yaml"
     params:
@@ -66,4 +68,5 @@ rule plot_corruption:
 # Named target: experiment 5's figures, tables and provenance.
 rule corruption:
     input:
-        experiment_outputs("corruption") + ["results/corruption/summary.csv"],
+        experiment_outputs("corruption"),
+    localrule: True

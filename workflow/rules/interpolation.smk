@@ -13,12 +13,12 @@ rule interpolate:
         "results/interpolation/seed{seed}.csv",
     log:
         "logs/interpolate/seed{seed}.log",
-    priority: interpolate_priority
+    priority: job_priority("interpolate", "interpolation/seed{seed}")
     conda:
         "../../envs/genlab.yaml"
     threads: config["train_threads"]
     params:
-        planned=interpolation_endpoints,
+        planned=planned_runs("interpolation", exp3.SOLUTIONS),
         alphas=exp3.alphas(config),
         eval_train_size=config["interpolation"]["alpha_eval_train_size"],
         eval_test_size=config["interpolation"]["alpha_eval_test_size"],
@@ -30,7 +30,7 @@ rule interpolate:
 # Loss (log scale) and accuracy along the line between solutions A and B.
 rule plot_interpolation:
     input:
-        curves=expand("results/interpolation/seed{seed}.csv", seed=config["seeds"]),
+        curves=exp3.curve_paths(config),
         provenance="results/provenance/interpolation.json",
     output:
         report(
@@ -40,6 +40,7 @@ rule plot_interpolation:
         ),
     log:
         "logs/plot/interpolation.log",
+    localrule: True
     conda:
         "../../envs/genlab.yaml"
     params:
@@ -52,3 +53,4 @@ rule plot_interpolation:
 rule interpolation:
     input:
         experiment_outputs("interpolation"),
+    localrule: True

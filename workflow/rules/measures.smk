@@ -1,25 +1,18 @@
-# Flatness measures of trained checkpoints (Hessian spectrum and trace, Keskar and average sharpness,
-# loss landscapes), their table, ranking and figures: genlab.measures.jobs.
-from genlab.measures import jobs as measures_jobs
+# Measures of trained checkpoints (the kinds of the registry genlab.measures: Hessian spectrum and
+# trace, Keskar and average sharpness, loss landscapes, plugins), their table, ranking and figures.
+# The config is checked where it is parsed (genlab.validate); paths come from genlab.measures.plan.
+from genlab.measures import plan as measures_plan
 
-try:
-    measures_jobs.check(config)
-    measures_jobs.check_against_data(config)
-except GenlabError as error:
-    sys.exit(f"genlab: error: {error}")
-
-# What the config asks for; paths and labels come from genlab.measures.jobs (tested there).
-MEASURE_OUTPUTS = measures_jobs.outputs(config)
+MEASURE_OUTPUTS = measures_plan.outputs(config)
 MEASURES_PROVENANCE = [
-    PROVENANCE[e]["digest"] for e in measures_jobs.measured_experiments(config)
+    PROVENANCE[e]["digest"] for e in measures_plan.measured_experiments(config)
 ]
 LANDSCAPE_PROVENANCE = [
-    PROVENANCE[e]["digest"]
-    for e in dict.fromkeys(e for e, _, _ in measures_jobs.landscape_checkpoints(config))
+    PROVENANCE[e]["digest"] for e in measures_plan.landscape_experiments(config)
 ]
 
 
-# Every requested measure of one checkpoint, on the first n_points images of its own training subset.
+# Every listed per-checkpoint measure of one checkpoint, on the first n_points images of its training subset.
 rule measure:
     input:
         checkpoint=f"{RUN_DIR}/checkpoint.pt",
@@ -34,9 +27,7 @@ rule measure:
     threads: config["train_threads"]
     params:
         planned=train_config,
-        spec=measures_jobs.spec(config),
-        n_points=config["measures"]["n_points"],
-        seed=config["measures"]["seed"],
+        options=measures_plan.measure_options(config),
         data=FINGERPRINT,
         provenance=provenance_digest,
     script:
@@ -59,33 +50,31 @@ rule landscape:
     threads: config["train_threads"]
     params:
         planned=train_config,
-        points_1d=config["measures"]["landscape"]["points_1d"],
-        points_2d=config["measures"]["landscape"]["points_2d"],
-        eval_train_size=config["measures"]["landscape"]["eval_train_size"],
-        eval_test_size=config["measures"]["landscape"]["eval_test_size"],
-        direction_seed=config["measures"]["landscape"]["seed"],
+        options=measures_plan.landscape_options(config),
         data=FINGERPRINT,
         provenance=provenance_digest,
     script:
         "../scripts/landscape.py"
 
 
-# Every measure of every measured checkpoint in one tidy table, with experiment 4's sensitivity.
+# Every measure of every measured checkpoint in one tidy table, with the experiments' own per-checkpoint tables.
 rule measures_table:
     input:
-        measures=measures_jobs.measure_tables(config),
-        sensitivity=measures_jobs.sensitivity_tables(config),
+        measures=measures_plan.measure_tables(config),
+        extra=measures_plan.extra_csvs(config),
     output:
         report(
-            measures_jobs.TABLE,
+            measures_plan.TABLE,
             caption="../report/measures_table.rst",
             category="Tables",
         ),
     log:
         "logs/measures_table/all.log",
+    localrule: True
     conda:
         "../../envs/genlab.yaml"
     params:
+        extra=measures_plan.extra_tables(config),
         provenance=MEASURES_PROVENANCE,
     script:
         "../scripts/measures_table.py"
@@ -94,16 +83,17 @@ rule measures_table:
 # Kendall's tau between each measure and the generalization gap, over all measured checkpoints.
 rule measures_ranking:
     input:
-        table=measures_jobs.TABLE,
-        metrics=measures_jobs.metrics_tables(config),
+        table=rules.measures_table.output[0],
+        metrics=measures_plan.metrics_tables(config),
     output:
         report(
-            measures_jobs.RANKING,
+            measures_plan.RANKING,
             caption="../report/measures_ranking.rst",
             category="Tables",
         ),
     log:
         "logs/measures_ranking/ranking.log",
+    localrule: True
     conda:
         "../../envs/genlab.yaml"
     params:
@@ -117,16 +107,17 @@ rule measures_ranking:
 # Every measure against the generalization gap, one panel per measure titled with its Kendall tau.
 rule plot_measures_vs_generalization:
     input:
-        table=measures_jobs.TABLE,
-        metrics=measures_jobs.metrics_tables(config),
+        table=rules.measures_table.output[0],
+        metrics=measures_plan.metrics_tables(config),
     output:
         report(
-            measures_jobs.FIGURES["vs_generalization"],
+            measures_plan.FIGURES["vs_generalization"],
             caption="../report/measures.rst",
             category="6 Measures",
         ),
     log:
         "logs/plot_measures_vs_generalization/Measures_vs_generalization.log",
+    localrule: True
     conda:
         "../../envs/genlab.yaml"
     params:
@@ -137,74 +128,54 @@ rule plot_measures_vs_generalization:
         "../scripts/plot_measures.py"
 
 
-# Keskar sharpness and the Hessian's top eigenvalue and trace of experiment 4 against batch size.
-rule plot_sharpness_vs_batch_size:
-    input:
-        table=measures_jobs.TABLE,
-        metrics=measures_jobs.metrics_tables(config),
-    output:
-        report(
-            measures_jobs.FIGURES["sharpness_vs_batch_size"],
-            caption="../report/measures_sharpness.rst",
-            category="6 Measures",
-        ),
-    log:
-        "logs/plot_sharpness_vs_batch_size/Sharpness_vs_batch_size.log",
-    conda:
-        "../../envs/genlab.yaml"
-    params:
-        kind="sharpness_vs_batch_size",
-        options=measures_jobs.sharpness_options(config),
-        provenance=MEASURES_PROVENANCE,
-    script:
-        "../scripts/plot_measures.py"
-
-
-# 1-D loss landscapes of the requested checkpoints (interpolation A and B), train and test.
+# 1-D loss landscapes of the checkpoints listed in measures.landscape.runs, train and test.
 rule plot_landscape_1d:
     input:
-        curves=measures_jobs.landscape_tables(config, "1d"),
+        curves=measures_plan.landscape_tables(config, "1d"),
     output:
         report(
-            measures_jobs.FIGURES["landscape_1d"],
+            measures_plan.FIGURES["landscape_1d"],
             caption="../report/measures_landscape.rst",
             category="6 Measures",
         ),
     log:
         "logs/plot_landscape_1d/Flatness_landscape_1d.log",
+    localrule: True
     conda:
         "../../envs/genlab.yaml"
     params:
         kind="landscape_1d",
-        options={"curves": measures_jobs.landscape_curves(config, "1d")},
+        options={"curves": measures_plan.landscape_curves(config, "1d")},
         provenance=LANDSCAPE_PROVENANCE,
     script:
         "../scripts/plot_measures.py"
 
 
-# 2-D loss landscapes of the requested checkpoints side by side, train and test, same contour levels.
+# 2-D loss landscapes of the listed checkpoints side by side, train and test, same contour levels.
 rule plot_landscape_2d:
     input:
-        grids=measures_jobs.landscape_tables(config, "2d"),
+        grids=measures_plan.landscape_tables(config, "2d"),
     output:
         report(
-            measures_jobs.FIGURES["landscape_2d"],
+            measures_plan.FIGURES["landscape_2d"],
             caption="../report/measures_landscape.rst",
             category="6 Measures",
         ),
     log:
         "logs/plot_landscape_2d/Flatness_landscape_2d.log",
+    localrule: True
     conda:
         "../../envs/genlab.yaml"
     params:
         kind="landscape_2d",
-        options={"curves": measures_jobs.landscape_curves(config, "2d")},
+        options={"curves": measures_plan.landscape_curves(config, "2d")},
         provenance=LANDSCAPE_PROVENANCE,
     script:
         "../scripts/plot_measures.py"
 
 
-# Named target: every measure table, the ranking and the measure figures.
+# Named target: every measure table, the ranking and the measure figures the config asks for.
 rule measures:
     input:
         MEASURE_OUTPUTS,
+    localrule: True

@@ -19,6 +19,7 @@ rule plot_params_vs_gen:
         ),
     log:
         "logs/plot/params_vs_gen.log",
+    localrule: True
     conda:
         "../../envs/genlab.yaml"
     params:
@@ -31,3 +32,4 @@ rule plot_params_vs_gen:
 rule params_vs_gen:
     input:
         experiment_outputs("params_vs_gen"),
+    localrule: True

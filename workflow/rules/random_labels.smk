@@ -19,6 +19,7 @@ rule plot_random_labels:
         ),
     log:
         "logs/plot/random_labels.log",
+    localrule: True
     conda:
         "../../envs/genlab.yaml"
     params:
@@ -31,3 +32,4 @@ rule plot_random_labels:
 rule random_labels:
     input:
         experiment_outputs("random_labels"),
+    localrule: True

@@ -1,4 +1,5 @@
 # Experiment 4, sensitivity across batch sizes: genlab.experiments.sensitivity.
+from genlab.experiments import sensitivity as exp4
 
 
 # Mean Jacobian norm of one experiment-4 checkpoint over the first n_points test images.
@@ -9,12 +10,12 @@ rule sensitivity_measure:
         "results/sensitivity/{run}/seed{seed}.csv",
     log:
         "logs/sensitivity_measure/{run}/seed{seed}.log",
-    priority: sensitivity_priority
+    priority: job_priority("sensitivity_measure", "sensitivity/{run}/seed{seed}")
     conda:
         "../../envs/genlab.yaml"
     threads: config["train_threads"]
     params:
-        planned=sensitivity_planned,
+        planned=planned_runs("sensitivity"),
         n_points=config["sensitivity"]["n_points"],
         output=config["sensitivity"]["output"],
         data=FINGERPRINT,
@@ -25,9 +26,7 @@ rule sensitivity_measure:
 # All experiment-4 runs in one table: batch size, sensitivity and the four final metrics.
 rule sensitivity_summary:
     input:
-        plan.run_paths(
-            config, "sensitivity", "results/sensitivity/{run}/seed{seed}.csv"
-        ),
+        exp4.run_tables(config),
     output:
         report(
             "results/sensitivity/summary.csv",
@@ -36,6 +35,7 @@ rule sensitivity_summary:
         ),
     log:
         "logs/sensitivity_summary.log",
+    localrule: True
     conda:
         "../../envs/genlab.yaml"
     params:
@@ -63,6 +63,7 @@ rule plot_sensitivity:
         ),
     log:
         "logs/plot/sensitivity.log",
+    localrule: True
     conda:
         "../../envs/genlab.yaml"
     params:
@@ -74,4 +75,30 @@ rule plot_sensitivity:
 # Named target: experiment 4's figures, tables and provenance.
 rule sensitivity:
     input:
-        experiment_outputs("sensitivity") + ["results/sensitivity/summary.csv"],
+        experiment_outputs("sensitivity"),
+    localrule: True
+
+
+# The sharpness measures of experiment 4's networks against batch size, the gap on a twin axis,
+# marked runs of other measured experiments (the interpolation solutions) at their batch sizes.
+rule plot_sharpness_vs_batch_size:
+    input:
+        table="results/measures/all.csv",
+        metrics=measures_metrics_tables,
+    output:
+        report(
+            exp4.SHARPNESS_FIGURE,
+            caption="../report/measures_sharpness.rst",
+            category="6 Measures",
+        ),
+    log:
+        "logs/plot_sharpness_vs_batch_size/Sharpness_vs_batch_size.log",
+    localrule: True
+    conda:
+        "../../envs/genlab.yaml"
+    params:
+        names=exp4.sharpness_measures(config),
+        marked=exp4.marked_runs(config),
+        provenance=measures_provenance,
+    script:
+        "../scripts/plot_sharpness.py"

@@ -33,6 +33,7 @@ rule metrics:
         ),
     log:
         "logs/metrics/{experiment}.log",
+    localrule: True
     conda:
         "../../envs/genlab.yaml"
     params:
@@ -54,6 +55,7 @@ rule provenance:
     log:
         "logs/provenance/{experiment}.log",
     priority: UNBLOCKING_PRIORITY
+    localrule: True
     conda:
         "../../envs/genlab.yaml"
     params:
@@ -72,6 +74,7 @@ rule effective_config:
         ),
     log:
         "logs/effective_config.log",
+    localrule: True
     conda:
         "../../envs/genlab.yaml"
     params:

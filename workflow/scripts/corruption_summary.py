@@ -1,7 +1,7 @@
 from genlab.warm import delegate
 
 delegate(snakemake, __file__)  # from here on in a warm child, when the workflow started one
-from genlab.experiments.corruption import write_summary
+from genlab.experiments.corruption_summary import write_summary
 from genlab.scripting import job
 
 with job(snakemake):

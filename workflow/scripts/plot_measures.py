@@ -1,8 +1,8 @@
-# One script for the ranking table and the four measure figures: params.kind says which.
+# One script for the ranking table and the measure figures: params.kind says which.
 from genlab.warm import delegate
 
 delegate(snakemake, __file__)  # from here on in a warm child, when the workflow started one
-from genlab.measures.jobs import plot_job
+from genlab.measures.figure_jobs import plot_job
 from genlab.scripting import job
 
 with job(snakemake):

@@ -1,4 +1,4 @@
-"""What the experiment modules share: a run's TrainConfig from its config section, common checks."""
+"""What the experiment modules share: a run's TrainConfig from its config section, common checks, paths."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def section_config(config: dict, experiment: str, run: str, seed: int | str, **f
         epochs=int(section["epochs"]),
         n_train=int(section["n_train"]),
         data_seed=int(config["data_seed"]),
-        random_labels=False,
+        permuted_labels=False,
         eval_train_size=section.get("eval_train_size"),
         eval_test_size=section.get("eval_test_size"),
         eval_epochs=section.get("eval_epochs", "all"),
@@ -39,5 +39,30 @@ def check_batch_size(config: dict, key: str, batch_size: int, n_train_key: str) 
         raise GenlabError(f"config key {key}: batch size {batch_size} exceeds {n_train_key} ({n_train})")
 
 
-def unknown_run(experiment: str, run: str, names: list[str]) -> GenlabError:
-    return GenlabError(f"{experiment}: no run named {run!r} in the config (runs: {', '.join(names)})")
+
+RUN_DIR = "results/runs/{experiment}/{run}/seed{seed}"  # a run's checkpoint.pt and history.csv
+
+
+def runs(config: dict, experiment: str) -> list[tuple[str, int]]:
+    """(run, seed) of every training job of an experiment, runs in the module's order, then seeds."""
+    from . import get
+
+    return [(run, seed) for run in get(experiment).run_names(config[experiment]) for seed in config["seeds"]]
+
+
+def run_files(config: dict, experiment: str, name: str) -> list[str]:
+    """A file of every run and seed: name is "checkpoint.pt" or "history.csv"."""
+    return [f"{RUN_DIR}/{name}".format(experiment=experiment, run=run, seed=seed) for run, seed in runs(config, experiment)]
+
+
+def history_paths(config: dict, experiment: str) -> list[str]:
+    return run_files(config, experiment, "history.csv")
+
+
+def metrics_table(experiment: str) -> str:
+    return f"results/metrics/{experiment}.csv"
+
+
+def standard_outputs(experiment: str, figures: dict[str, str]) -> list[str]:
+    """What every experiment's named target holds: its figures, metrics table and provenance record."""
+    return [*figures.values(), metrics_table(experiment), f"results/provenance/{experiment}.json"]

@@ -4,18 +4,24 @@ config key  interpolation (n_train, epochs, solution_a, solution_b, alpha, alpha
 runs        A (solution_a, large batch) and B (solution_b, small batch), deep CNN, per seed
 rules       workflow/rules/interpolation.smk (interpolate, plot_interpolation), shared subset/train/metrics
 tables      results/interpolation/seed{k}.csv: loss and accuracy at each alpha, theta = (1-a) theta_A + a theta_B
+claims      endpoints_are_minima, barrier, rises_outside, finding_steeper_side; large_batch_sharper when measured
 figures     image/Flatness_vs_gen_p1_inter.png
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
+import numpy as np
+import pandas as pd
+
+from .. import evidence as ev
 from ..config import TrainConfig
 from ..errors import GenlabError
 from ..plots import TRAIN, TEST, figure, line, read_tables, seeds_note
-from ._shared import check_batch_size, section_config, unknown_run
+from ._shared import check_batch_size, metrics_table, section_config, standard_outputs
 
 log = logging.getLogger("genlab")
 
@@ -23,6 +29,7 @@ NAME = "interpolation"
 ARCH = "deep_cnn"
 FIGURES = {"interpolation": "image/Flatness_vs_gen_p1_inter.png"}
 SOLUTIONS = {"A": "solution_a", "B": "solution_b"}
+MARKED_RUNS = {"A": "*", "B": "D"}  # marked on other experiments' measure sweeps at their own batch size
 COLUMNS = ["alpha", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seed_a", "seed_b"]
 MAX_ALPHAS = 10_001  # more is a typo in the step, and costs seconds of parsing on every call
 
@@ -32,17 +39,11 @@ def run_names(section: dict) -> list[str]:
 
 
 def train_config(config: dict, run: str, seed: int | str) -> TrainConfig:
-    if run not in SOLUTIONS:
-        raise unknown_run(NAME, run, run_names(config[NAME]))
     solution = config[NAME][SOLUTIONS[run]]
     epochs = solution.get("epochs") or config[NAME]["epochs"]  # a small batch converges in fewer epochs
     return section_config(
         config, NAME, run, seed, arch=ARCH, lr=float(solution["lr"]), batch_size=int(solution["batch_size"]), epochs=int(epochs)
     )
-
-
-def subset_name(run: str) -> str:
-    return NAME
 
 
 def alphas(config: dict) -> list[float]:
@@ -67,6 +68,52 @@ def check(config: dict) -> None:
         check_batch_size(config, f"{NAME}.{key}.batch_size", config[NAME][key]["batch_size"], f"{NAME}.n_train")
 
 
+TEST_IMAGE_KEYS = ("alpha_eval_test_size",)  # besides eval_test_size: keys that count test images
+
+
+def curve_paths(config: dict) -> list[str]:
+    return [f"results/interpolation/seed{seed}.csv" for seed in config["seeds"]]
+
+
+def outputs(config: dict) -> list[str]:
+    return standard_outputs(NAME, FIGURES)
+
+
+def jobs(config: dict, cost) -> list[dict]:
+    """One interpolation job per seed: every alpha evaluated on the fixed evaluation subsets; it reads A and B."""
+    section = config[NAME]
+    n_alphas = len(alphas(config))
+    images = (section["alpha_eval_train_size"] or section["n_train"]) + (section["alpha_eval_test_size"] or cost.n_test)
+    return [
+        cost.job(NAME, "interpolate", f"{NAME}/seed{seed}", n_alphas * images * cost.eval_time(ARCH, None), stage=2,
+                 reads=[f"{NAME}/{run}/seed{seed}" for run in SOLUTIONS], what=f"{n_alphas} alphas x {images} images")
+        for seed in config["seeds"]
+    ]
+
+
+def interpolate_state(state_a: dict, state_b: dict, alpha: float) -> dict:
+    # Written as (1-a)A + aB (not A + a(B-A)) so that a=0 and a=1 give A and B bit for bit.
+    return {k: (1.0 - alpha) * state_a[k] + alpha * state_b[k] for k in state_a}
+
+
+def interpolation_curve(model, state_a: dict, state_b: dict, alphas: Sequence[float], data, batch_size: int = 1000) -> list[dict]:
+    """Loss and accuracy of theta(alpha) on data's train and test sets (genlab.data.Tensors), one row per alpha."""
+    import torch
+
+    from ..training import evaluate_splits
+
+    device = data.x_train.device
+    state_a = {k: v.to(device) for k, v in state_a.items()}
+    state_b = {k: v.to(device) for k, v in state_b.items()}
+    model.to(device)
+    rows = []
+    for alpha in alphas:
+        with torch.no_grad():
+            model.load_state_dict(interpolate_state(state_a, state_b, alpha))
+        rows.append({"alpha": alpha, **evaluate_splits(model, data, batch_size)})
+    return rows
+
+
 def interpolation_job(
     checkpoint_a: str, checkpoint_b: str, planned_a: dict, planned_b: dict, subset_path: str, data_root: str,
     out: str, alphas: list[float], eval_train_size: int | None, eval_test_size: int | None,
@@ -77,7 +124,6 @@ def interpolation_job(
     from ..checkpoint import load_planned, model_for
     from ..data import load_job_data
     from ..device import configure, pick_device
-    from ..measures.interpolation import interpolation_curve
 
     a = load_planned(checkpoint_a, planned_a, fingerprint)
     b = load_planned(checkpoint_b, planned_b, fingerprint)
@@ -117,3 +163,127 @@ def plot(csvs: Sequence[str], png: str) -> None:
         acc.set_ylim(0, 1.02)
         # Below the axes: the curves fill the whole frame at both ends.
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize="small", ncol=4)
+
+
+# ---------------------------------------------------------------- claims
+
+# Keskar et al.'s solutions fit the training set; 0.98 is "fitted" with room for a few hard
+# images, and it rules out a solution still far from any minimum.
+ENDPOINT_MIN_TRAIN_ACCURACY = 0.98
+# A barrier: the highest train loss strictly between the solutions is at least twice the higher
+# endpoint loss AND at least 0.1 nats above it; the ratio alone would call numerical noise on two
+# near-zero losses a barrier, the margin alone would ignore the scale of the endpoints.
+BARRIER_MIN_RATIO = 2.0
+BARRIER_MIN_EXCESS = 0.1
+# Outside [0, 1] the loss at the farthest alpha on each side is at least twice its endpoint's.
+RISE_OUTSIDE_MIN_RATIO = 2.0
+CURVE_COLUMNS = ["alpha", "train_loss", "train_accuracy"]
+METRICS_COLUMNS = ["run", "seed", "train_accuracy"]
+
+
+def claim_inputs(config: dict) -> dict[str, list[str]]:
+    return {"curves": curve_paths(config), "metrics": [metrics_table(NAME)]}
+
+
+def claims(inputs: dict[str, list[str]]) -> list[dict]:
+    curves = ev.table(inputs, "curves", CURVE_COLUMNS)
+    out = []
+    if curves is not None:
+        metrics = ev.table(inputs, "metrics", METRICS_COLUMNS)
+        out += judge(curves[0], metrics[0] if metrics else None, curves[1], metrics[1] if metrics else "interpolation metrics")
+    out += ev.large_batch_sharper(inputs, NAME, _sharper_solution, _sharper_header)
+    return out
+
+
+def _sharper_solution(by_batch: pd.Series, measure: str) -> tuple[bool, str]:
+    small, large = by_batch.iloc[0], by_batch.iloc[-1]
+    return len(by_batch) == 2 and large > small, f"{measure} {ev.num(large)} vs {ev.num(small)}"
+
+
+def _sharper_header(rows: pd.DataFrame) -> str:
+    sizes = sorted(rows["batch_size"].unique())
+    return f"sharpness of the batch-{int(sizes[-1])} solution vs the batch-{int(sizes[0])} one (need larger on each): "
+
+
+def _alpha_curve(curves: pd.DataFrame, source: str) -> tuple[pd.DataFrame, int]:
+    df = ev.numeric(ev.checked(curves, CURVE_COLUMNS, source), CURVE_COLUMNS, source)
+    df["alpha"] = df["alpha"].round(9)  # the grid is written rounded; this only merges float drift
+    seeds = df["seed_a"].nunique() if "seed_a" in df.columns else 1
+    curve = df.groupby("alpha")[["train_loss", "train_accuracy"]].mean().sort_index()
+    for endpoint in (0.0, 1.0):
+        if endpoint not in curve.index:
+            raise GenlabError(f"{source}: no row at alpha {endpoint:g}")
+    return curve, seeds
+
+
+def judge(
+    curves: pd.DataFrame, metrics: pd.DataFrame | None = None,
+    source: str = "interpolation curves", metrics_source: str = "interpolation metrics",
+) -> list[dict]:
+    """endpoints_are_minima, barrier, rises_outside, and the finding finding_steeper_side.
+
+    alpha 0 is solution A (large batch), alpha 1 is B (small batch); losses are train losses.
+    The endpoints' train accuracy comes from the metrics (whole training set) when given,
+    else from the curve's own evaluation at alpha 0 and 1.
+    """
+    curve, n_seeds = _alpha_curve(curves, source)
+    loss = curve["train_loss"]
+    alphas = curve.index.to_numpy()
+    l0, l1 = loss.loc[0.0], loss.loc[1.0]
+    below, above = alphas[alphas < 0], alphas[alphas > 1]
+    inside = alphas[(alphas > 0) & (alphas < 1)]
+    note = ev.seeds_note(n_seeds)
+    out = []
+
+    if metrics is not None:
+        m = ev.numeric(ev.checked(metrics, METRICS_COLUMNS, metrics_source), ["train_accuracy"], metrics_source)
+        by_run = m.groupby(m["run"].astype(str))["train_accuracy"].mean()
+        for run in ("A", "B"):
+            if run not in by_run.index:
+                raise GenlabError(f"{metrics_source}: no run {run}")
+        acc_a, acc_b, where = by_run.loc["A"], by_run.loc["B"], "whole training set"
+    else:
+        acc_a, acc_b = curve["train_accuracy"].loc[0.0], curve["train_accuracy"].loc[1.0]
+        where = "curve's training subset"
+    fitted = acc_a >= ENDPOINT_MIN_TRAIN_ACCURACY and acc_b >= ENDPOINT_MIN_TRAIN_ACCURACY
+    text = (f"train accuracy A {ev.acc(acc_a)}, B {ev.acc(acc_b)} ({where}; need >= {ev.acc(ENDPOINT_MIN_TRAIN_ACCURACY)})")
+    # Not "lower than the neighbouring alpha": for cross-entropy, scaling up the weights of a network
+    # that fits its data lowers the loss, so the line just beyond a fitted endpoint may dip below it.
+    text += f"; train loss A {ev.num(l0)}, B {ev.num(l1)}"
+    out.append(ev.claim(NAME, "endpoints_are_minima", fitted, text + note))
+
+    if len(inside):
+        peak_alpha = float(loss.loc[inside].idxmax())
+        peak, ends = loss.loc[peak_alpha], max(l0, l1)
+        ratio = peak / ends if ends > 0 else math.inf
+        barrier = ratio >= BARRIER_MIN_RATIO and peak - ends >= BARRIER_MIN_EXCESS
+        out.append(ev.claim(NAME, "barrier", barrier,
+                          f"highest train loss inside (0, 1) {ev.num(peak)} at alpha {peak_alpha:g} vs higher endpoint "
+                          f"{ev.num(ends)}: ratio {ev.num(ratio)} (need >= {ev.num(BARRIER_MIN_RATIO)}), excess "
+                          f"{ev.num(peak - ends)} (need >= {ev.num(BARRIER_MIN_EXCESS)}){note}"))
+    else:
+        out.append(ev.claim(NAME, "barrier", False, "cannot be tested: no alpha strictly inside (0, 1)"))
+
+    if len(below) and len(above):
+        far_a, far_b = below.min(), above.max()
+        ratio_a, ratio_b = loss.loc[far_a] / l0 if l0 > 0 else math.inf, loss.loc[far_b] / l1 if l1 > 0 else math.inf
+        rises = ratio_a >= RISE_OUTSIDE_MIN_RATIO and ratio_b >= RISE_OUTSIDE_MIN_RATIO
+        out.append(ev.claim(NAME, "rises_outside", rises,
+                          f"train loss {ev.num(loss.loc[far_a])} at alpha {far_a:g} = {ev.num(ratio_a)} x A's, "
+                          f"{ev.num(loss.loc[far_b])} at alpha {far_b:g} = {ev.num(ratio_b)} x B's "
+                          f"(need both >= {ev.num(RISE_OUTSIDE_MIN_RATIO)}){note}"))
+
+        # Equal distance d outside the segment on both sides: the farthest both sides reach.
+        d = float(min(-far_a, far_b - 1.0))
+        loss_a = float(np.interp(-d, alphas, loss.to_numpy()))  # on the grid itself when it is symmetric
+        loss_b = float(np.interp(1.0 + d, alphas, loss.to_numpy()))
+        slope_a, slope_b = (loss_a - l0) / d, (loss_b - l1) / d
+        steeper = "A (large-batch)" if slope_a > slope_b else "B (small-batch)" if slope_b > slope_a else "neither"
+        out.append(ev.claim(NAME, "finding_steeper_side", slope_a > slope_b,
+                          f"train loss rise per unit alpha at distance {d:g} outside [0, 1]: A side (alpha {-d:g}) "
+                          f"{ev.num(slope_a)}, B side (alpha {1 + d:g}) {ev.num(slope_b)}: {steeper} side steeper; "
+                          f"Keskar et al. expect A{note}"))
+    else:
+        why = "cannot be tested: no alpha on both sides outside [0, 1]"
+        out += [ev.claim(NAME, "rises_outside", False, why), ev.claim(NAME, "finding_steeper_side", False, why)]
+    return out

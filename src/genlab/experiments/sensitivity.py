@@ -6,23 +6,28 @@ rules       workflow/rules/sensitivity.smk (sensitivity_measure, sensitivity_sum
 tables      results/sensitivity/{run}/seed{k}.csv, results/sensitivity/summary.csv:
             batch_size, sensitivity = mean over the first n_points test images of ||d f(x)/dx||_F, final metrics
 figures     image/Flatness_vs_gen_p2_sens_acc.png, image/Flatness_vs_gen_p2_sens_loss.png
+claims      finding_sensitivity_vs_batch_size, finding_sensitivity_tracks_gap; large_batch_sharper when measured
 """
 
 from __future__ import annotations
 
 import logging
 
+import pandas as pd
+
+from .. import evidence as ev
+from ..columns import FINAL_METRICS
 from ..config import TrainConfig
 from ..errors import GenlabError
 from ..plots import SENS, TRAIN, TEST, figure, line, read_table, seeds_note
-from ._shared import check_batch_size, section_config, unknown_run
+from ._shared import check_batch_size, runs, section_config, standard_outputs
 
 log = logging.getLogger("genlab")
 
 NAME = "sensitivity"
 ARCH = "shallow_cnn"
 FIGURES = {"accuracy": "image/Flatness_vs_gen_p2_sens_acc.png", "loss": "image/Flatness_vs_gen_p2_sens_loss.png"}
-FINAL_METRICS = ["train_loss", "train_accuracy", "test_loss", "test_accuracy"]
+SUMMARY_CSV = f"results/{NAME}/summary.csv"
 COLUMNS = ["experiment", "run", "seed", "data_seed", "batch_size", "lr", "n_points", "output", "sensitivity", *FINAL_METRICS]
 
 
@@ -31,19 +36,71 @@ def run_names(section: dict) -> list[str]:
 
 
 def train_config(config: dict, run: str, seed: int | str) -> TrainConfig:
-    names = run_names(config[NAME])
-    if run not in names:
-        raise unknown_run(NAME, run, names)
     return section_config(config, NAME, run, seed, arch=ARCH, batch_size=int(run.removeprefix("batch")))
-
-
-def subset_name(run: str) -> str:
-    return NAME
 
 
 def check(config: dict) -> None:
     for i, b in enumerate(config[NAME]["batch_sizes"]):
         check_batch_size(config, f"{NAME}.batch_sizes.{i}", b, f"{NAME}.n_train")
+
+
+TEST_IMAGE_KEYS = ("n_points",)  # besides eval_test_size: keys that count test images
+POINT_ARCHS = (ARCH,)  # its jobs are priced per Jacobian point: genlab.calibration times them
+
+
+def run_tables(config: dict) -> list[str]:
+    """One sensitivity table per run and seed (rule sensitivity_measure)."""
+    return [f"results/{NAME}/{run}/seed{seed}.csv" for run, seed in runs(config, NAME)]
+
+
+def checkpoint_measures(config: dict) -> list[tuple[str, str, str]]:
+    """The sensitivity of each checkpoint, as a measure of the measure table: (csv, measure, value column)."""
+    return [(path, "sensitivity", "sensitivity") for path in run_tables(config)]
+
+
+SHARPNESS_FIGURE = "image/Sharpness_vs_batch_size.png"
+
+
+def sharpness_measures(config: dict) -> list[str]:
+    """The measures the sharpness figure draws against batch size: those the large_batch_sharper claim
+    judges (genlab.measures.sharpness_names); none when this experiment's checkpoints are not measured."""
+    from .. import measures
+    from ..measures import plan as measure_plan
+
+    return measures.sharpness_names(config) if NAME in measure_plan.measured_experiments(config) else []
+
+
+def marked_runs(config: dict) -> dict[str, dict[str, str]]:
+    """Runs of other measured experiments marked on the sweep at their own batch size: their module's
+    MARKED_RUNS ({run: marker}), e.g. two solutions of different batch sizes."""
+    from . import chosen, get
+    from ..measures import plan as measure_plan
+
+    measured = measure_plan.measured_experiments(config)
+    return {name: dict(get(name).MARKED_RUNS) for name in chosen(config)
+            if name != NAME and name in measured and getattr(get(name), "MARKED_RUNS", None)}
+
+
+def outputs(config: dict) -> list[str]:
+    return [*standard_outputs(NAME, FIGURES), SUMMARY_CSV, *([SHARPNESS_FIGURE] if sharpness_measures(config) else [])]
+
+
+def plot_sharpness(table: str, metrics: list[str], png: str, names: list[str], marked: dict[str, dict[str, str]]) -> None:
+    """Each sharpness measure against batch size (log2), the gap on a twin axis, marked runs of other experiments."""
+    from ..measures.figures import plot_measure_sweep
+
+    plot_measure_sweep(table, metrics, png, NAME, "batch_size", names, marked, title="Sharpness vs batch size")
+
+
+def jobs(config: dict, cost) -> list[dict]:
+    """A Jacobian job per run and seed (reading its checkpoint), and the summary table."""
+    n_points = config[NAME]["n_points"]
+    rows = [
+        cost.job(NAME, "sensitivity_measure", f"{NAME}/{run}/seed{seed}", n_points * cost.point_time(ARCH, None), stage=2,
+                 reads=[f"{NAME}/{run}/seed{seed}"], what=f"{n_points} points")
+        for run, seed in runs(config, NAME)
+    ]
+    return rows + [cost.light_job(NAME, f"{NAME}_summary", f"{NAME}_summary", stage=3)]
 
 
 def sensitivity_job(
@@ -55,7 +112,7 @@ def sensitivity_job(
     from ..checkpoint import load_planned, model_for
     from ..data import load_test_images
     from ..device import configure, pick_device
-    from ..measures.sensitivity import sensitivity
+    from ..measures.jacobian import mean_jacobian_norm
 
     ckpt = load_planned(checkpoint, planned, fingerprint)
     cfg: TrainConfig = ckpt["config"]
@@ -64,7 +121,7 @@ def sensitivity_job(
     dev = pick_device(device)
     configure(threads, dev)
     x = load_test_images(data_root, fingerprint, n_points, key=f"{NAME}.n_points").to(dev)
-    value = sensitivity(model_for(ckpt, checkpoint).to(dev), x, output)
+    value = mean_jacobian_norm(model_for(ckpt, checkpoint).to(dev), x, output)
     row = {
         "experiment": cfg.experiment, "run": cfg.run, "seed": cfg.seed, "data_seed": cfg.data_seed,
         "batch_size": cfg.batch_size, "lr": cfg.lr, "n_points": n_points, "output": output,
@@ -93,3 +150,53 @@ def plot(summary_csv: str, accuracy_png: str, loss_png: str) -> None:
             handles.append(line(sens, rows, "batch_size", "sensitivity", f"sensitivity ({output})", SENS, marker="s"))
             sens.set_ylabel(r"sensitivity: mean $\|\partial f/\partial x\|_F$")
             ax.legend(handles=handles, loc="best", fontsize="small")
+
+
+# ---------------------------------------------------------------- claims
+
+SUMMARY_COLUMNS = ["batch_size", "output", "sensitivity", "train_accuracy", "test_accuracy", "seed"]
+
+
+def claim_inputs(config: dict) -> dict[str, list[str]]:
+    return {"summary": [SUMMARY_CSV]}
+
+
+def claims(inputs: dict[str, list[str]]) -> list[dict]:
+    found = ev.table(inputs, "summary", SUMMARY_COLUMNS)
+    out = judge(*found) if found else []
+    return out + ev.large_batch_sharper(inputs, NAME, _rising_with_batch, _rising_header)
+
+
+def judge(summary: pd.DataFrame, source: str = "sensitivity summary") -> list[dict]:
+    """Findings sensitivity_vs_batch_size (homework: falls with batch size) and sensitivity_tracks_gap
+    (Novak et al.: rises with train - test accuracy). The first uses the mean over seeds per batch
+    size, as plotted; the second every network, as Novak et al. correlate networks."""
+    df = ev.checked(summary, SUMMARY_COLUMNS, source)
+    df = ev.numeric(df, [c for c in SUMMARY_COLUMNS if c != "output"], source)
+    outputs = sorted(df["output"].astype(str).unique())
+    if len(outputs) != 1:
+        raise GenlabError(f"{source}: mixes sensitivity outputs {', '.join(outputs)}")
+    output = outputs[0]
+    by_batch = df.groupby("batch_size")["sensitivity"].mean()
+    gap = df["train_accuracy"] - df["test_accuracy"]
+    n_seeds = df["seed"].nunique()
+    return [
+        ev.finding(NAME, "finding_sensitivity_vs_batch_size", by_batch.index, by_batch.to_numpy(), -1,
+                   f"sensitivity ({output} output) vs batch size, expected falling (the homework, with logits)",
+                   f"{len(by_batch)} batch sizes", ev.seeds_note(n_seeds)),
+        ev.finding(NAME, "finding_sensitivity_tracks_gap", df["sensitivity"], gap, +1,
+                   f"sensitivity ({output} output) vs generalization gap train - test accuracy, expected rising (Novak et al.)",
+                   f"{len(df)} networks"),
+    ]
+
+
+def _rising_with_batch(by_batch: pd.Series, measure: str) -> tuple[bool, str]:
+    from ..ranks import kendall_tau
+
+    tau = kendall_tau(by_batch.index, by_batch.to_numpy())
+    return tau == tau and tau > ev.FINDING_MIN_ABS_TAU, f"{measure} {ev.signed(tau)}"
+
+
+def _rising_header(rows: pd.DataFrame) -> str:
+    return (f"Kendall tau of sharpness vs batch size over {rows['batch_size'].nunique()} batch sizes "
+            f"(need each > {ev.acc(ev.FINDING_MIN_ABS_TAU)}): ")

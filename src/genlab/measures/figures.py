@@ -25,12 +25,10 @@ from ..atomic import save_figure  # noqa: E402
 from ..errors import GenlabError  # noqa: E402
 from ..plots import read_table  # noqa: E402
 from ..ranks import kendall_tau  # noqa: E402
+from .rows import KEY, MEASURE_COLUMNS  # noqa: E402
 
-KEY = ["experiment", "run", "seed"]
-MEASURE_COLUMNS = [*KEY, "measure", "value"]
 METRIC_COLUMNS = [*KEY, "train_accuracy", "test_accuracy"]
 TRAIN, TEST, GAP = "tab:blue", "tab:orange", "tab:red"
-ENDPOINT_MARKERS = {"A": "*", "B": "D"}
 
 PathLike = str | os.PathLike
 
@@ -63,7 +61,7 @@ def _joined(measures_csv, metrics_csvs) -> pd.DataFrame:
         )
     metrics = metrics.assign(gap=metrics["train_accuracy"] - metrics["test_accuracy"])
     keep = [*KEY, "gap"] + (["batch_size"] if "batch_size" in metrics.columns else [])
-    joined = measures[MEASURE_COLUMNS].merge(metrics[keep], on=KEY, how="inner")
+    joined = measures[[*KEY, "measure", "value"]].merge(metrics[keep], on=KEY, how="inner")
     # A per-layer trace ("layer3") names different layers in different architectures: it is
     # kept in the table, but ranking it across all checkpoints would compare unlike things.
     comparable = ~joined["measure"].str.startswith(PER_LAYER_PREFIX)
@@ -134,47 +132,61 @@ def _band(ax, frame: pd.DataFrame, x: str, y: str, color: str, label: str, marke
     return line
 
 
-def plot_sharpness_vs_batch_size(
-    measures_csv: PathLike | Sequence[PathLike], metrics_csvs: Sequence[PathLike], png: PathLike, keskar_measure: str
+def plot_measure_sweep(
+    measures_csv: PathLike | Sequence[PathLike],
+    metrics_csvs: Sequence[PathLike],
+    png: PathLike,
+    sweep_experiment: str,
+    x: str,
+    measure_names: Sequence[str],
+    marked: Mapping[str, Mapping[str, str]] | None = None,
+    log_base: int | None = 2,
+    x_label: str | None = None,
+    title: str | None = None,
 ) -> None:
-    """Keskar sharpness, hessian_eig1 and hessian_trace vs batch size (experiment "sensitivity").
+    """Measures against a hyperparameter `x` (a metrics column, e.g. batch_size) swept by one experiment.
 
-    One panel per measure present (keskar_measure must be); log2 batch-size axis; the
-    generalization gap on a twin axis; the interpolation endpoints A and B (experiment
-    "interpolation") as distinct markers at their own batch sizes.
+    One panel per measure of measure_names that has rows for sweep_experiment (at least one
+    must); the generalization gap on a twin axis; x on a log axis of log_base (None: linear).
+    marked: {experiment: {run: matplotlib marker}}, runs of other experiments drawn as black
+    markers at their own x (e.g. two solutions trained at different batch sizes).
     """
     joined = _joined(measures_csv, metrics_csvs)
-    if "batch_size" not in joined.columns:
-        raise GenlabError("metrics CSVs have no column 'batch_size'")
-    sens = joined[joined["experiment"] == "sensitivity"]
-    if keskar_measure not in set(sens["measure"]):
-        raise GenlabError(f"measure {keskar_measure!r} has no row for experiment sensitivity")
-    names = [m for m in (keskar_measure, "hessian_eig1", "hessian_trace") if m in set(sens["measure"])]
-    ends = joined[(joined["experiment"] == "interpolation") & joined["run"].isin(list(ENDPOINT_MARKERS))]
+    if x not in joined.columns:
+        raise GenlabError(f"metrics CSVs have no column {x!r}")
+    sweep = joined[joined["experiment"] == sweep_experiment]
+    names = [m for m in measure_names if m in set(sweep["measure"])]
+    if not names:
+        raise GenlabError(f"measure {', '.join(map(repr, measure_names))} has no row for experiment {sweep_experiment}")
+    x_label = x_label or x.replace("_", " ")
     fig, axes = plt.subplots(1, len(names), figsize=(5.0 * len(names), 4.0), squeeze=False)
     for ax, name in zip(axes.flat, names):
-        rows = sens[sens["measure"] == name]
-        handles = [_band(ax, rows, "batch_size", "value", TRAIN, name)]
-        for run, marker in ENDPOINT_MARKERS.items():
-            end = ends[(ends["measure"] == name) & (ends["run"] == run)]
-            if len(end):
-                stats = end.groupby("batch_size")["value"].mean()
-                handles.append(
-                    ax.scatter(stats.index, stats.values, marker=marker, s=90, color="black", zorder=3,
-                               label=f"interpolation {run} (batch {', '.join(str(int(b)) for b in stats.index)})")
-                )
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("batch size")
+        rows = sweep[sweep["measure"] == name]
+        handles = [_band(ax, rows, x, "value", TRAIN, name)]
+        for experiment, markers in (marked or {}).items():
+            for run, marker in markers.items():
+                end = joined[(joined["experiment"] == experiment) & (joined["run"] == run) & (joined["measure"] == name)]
+                if len(end):
+                    stats = end.groupby(x)["value"].mean()
+                    at = ", ".join(f"{v:g}" for v in stats.index)
+                    handles.append(
+                        ax.scatter(stats.index, stats.values, marker=marker, s=90, color="black", zorder=3,
+                                   label=f"{experiment} {run} ({x_label} {at})")
+                    )
+        if log_base:
+            ax.set_xscale("log", base=log_base)
+        ax.set_xlabel(x_label)
         ax.set_ylabel(name)
         gap_axis = ax.twinx()
         runs = rows.drop_duplicates(KEY)
-        handles.append(_band(gap_axis, runs, "batch_size", "gap", GAP, "gap (train - test acc.)", marker="s"))
+        handles.append(_band(gap_axis, runs, x, "gap", GAP, "gap (train - test acc.)", marker="s"))
         gap_axis.set_ylabel("generalization gap", color=GAP)
         ax.legend(handles=handles, fontsize="x-small", loc="best")
         ax.set_title(name)
         ax.grid(True, alpha=0.3)
-    seeds = sens["seed"].nunique()
-    fig.suptitle("Sharpness vs batch size" + (f" (mean and min-max over {seeds} seeds)" if seeds > 1 else ""))
+    seeds = sweep["seed"].nunique()
+    title = title or f"Measures vs {x_label}"
+    fig.suptitle(title + (f" (mean and min-max over {seeds} seeds)" if seeds > 1 else ""))
     fig.tight_layout()
     save_figure(fig, png)
     plt.close(fig)

@@ -1,4 +1,4 @@
-"""Input-output sensitivity (Novak et al. 2018): mean over points of ||d f(x) / dx||_F.
+"""The input-output Jacobian norm (Novak et al. 2018): mean over points of ||d f(x) / dx||_F.
 
 f is the softmax output (Novak et al.) or the logits (the original homework's choice).
 The Jacobian of each point is (10, 784); all ten rows come from one forward pass and
@@ -33,5 +33,5 @@ def jacobian_norms(model: nn.Module, x: torch.Tensor, output: str = "softmax", b
     return torch.cat(norms)
 
 
-def sensitivity(model: nn.Module, x: torch.Tensor, output: str = "softmax", batch_size: int = 500) -> float:
+def mean_jacobian_norm(model: nn.Module, x: torch.Tensor, output: str = "softmax", batch_size: int = 500) -> float:
     return jacobian_norms(model, x, output, batch_size).mean().item()

@@ -1,126 +1,102 @@
-"""Loss landscape along filter-normalised random directions (Li et al. 2018).
+"""Measure kind "landscape": loss and accuracy along filter-normalised random directions (Li et al. 2018).
 
-A raw random direction is meaningless across networks because ReLU nets are invariant to
-rescaling a filter; filter normalisation gives each filter of the direction the norm of the
-same filter of theta, so that t = 1 means "a perturbation as large as the weights".
-
-theta + t d is formed as a copy of theta to which t d is added only when t != 0, so the
-point t = 0 (and (0, 0) in 2-D) is theta bit for bit and its loss is the checkpoint's loss
-exactly. Each grid point costs one parameter write and one forward pass per chunk.
+Not a per-checkpoint measure: one `landscape` job per checkpoint listed in
+measures.landscape.runs (every seed), writing a 1-D curve theta + t d and a 2-D grid
+theta + t1 d1 + t2 d2, t in [-1, 1], on the train and test evaluation sets. d1 is drawn
+from landscape.seed, d2 from landscape.seed + 1. Numerics in genlab.measures.surface.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from pathlib import Path
 
-import torch
-from torch import nn
-
+from .. import experiments, plan
 from ..errors import GenlabError
-from .hessian import _check_like, evaluate, trainable
-from .sharpness import restored
 
-COLUMNS_1D = ["t", "train_loss", "train_accuracy", "test_loss", "test_accuracy"]
-COLUMNS_2D = ["t1", "t2", "train_loss", "train_accuracy", "test_loss", "test_accuracy"]
-
-
-def filter_normalized_direction(model: nn.Module, seed: int) -> list[torch.Tensor]:
-    """A Gaussian direction shaped like the trainable parameters, filter-normalised.
-
-    For every parameter with >= 2 dimensions, each filter (the slice at one index of dim 0:
-    a convolution's output channel, a row of a Linear weight) is rescaled to the norm of
-    the same filter of theta (a zero filter of theta gives a zero filter). 1-D parameters
-    (biases) get zero. Drawn from a CPU generator seeded with `seed`: the same on every device.
-    """
-    _, params = trainable(model)
-    generator = torch.Generator().manual_seed(seed)
-    direction = []
-    for p in params:
-        d = torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device)
-        if p.dim() < 2:
-            direction.append(torch.zeros_like(p))
-            continue
-        theta_norm = p.detach().flatten(1).norm(dim=1)  # (filters,)
-        d_norm = d.flatten(1).norm(dim=1)  # (filters,)
-        factor = torch.where(d_norm > 0, theta_norm / d_norm, torch.zeros_like(d_norm))
-        direction.append(d * factor.view(-1, *([1] * (p.dim() - 1))))
-    return direction
+NAME = "landscape"
+KEYS = ("landscape",)
+SCHEMA = None  # its keys are in workflow/schemas/config.schema.yaml
+PER_CHECKPOINT = False
+COLUMNS_1D = ["direction_seed", "t", "train_loss", "train_accuracy", "test_loss", "test_accuracy"]
+COLUMNS_2D = ["direction_seed_1", "direction_seed_2", "t1", "t2", "train_loss", "train_accuracy", "test_loss", "test_accuracy"]
+KEY = "config key measures.landscape"
 
 
-def _set(params, theta, directions: Sequence[Sequence[torch.Tensor]], coefficients: Sequence[float]) -> None:
-    """params <- theta + sum_j c_j d_j, adding only the terms with c_j != 0 (so 0 gives theta exactly)."""
-    with torch.no_grad():
-        for i, (p, t) in enumerate(zip(params, theta)):
-            p.copy_(t)
-            for d, c in zip(directions, coefficients):
-                if c != 0:
-                    p.add_(d[i], alpha=c)
+def grid(points: int) -> list[float]:
+    """points values from -1 to 1: (2 i - (n - 1)) / (n - 1), so -1, 0 (n odd) and 1 are exact."""
+    return [(2 * i - (points - 1)) / (points - 1) for i in range(points)]
 
 
-def _point(model, x_train, y_train, x_test, y_test, chunk_size: int) -> dict:
-    train = evaluate(model, x_train, y_train, chunk_size)
-    test = evaluate(model, x_test, y_test, chunk_size)
+def split_run(entry: str) -> tuple[str, str]:
+    """"experiment/run" -> (experiment, run); the schema has checked the form."""
+    experiment, _, run = str(entry).partition("/")
+    return experiment, run
+
+
+def runs(config: dict) -> list[tuple[str, str]]:
+    """(experiment, run) of every drawn landscape: listed, and of an experiment the config runs."""
+    chosen = experiments.chosen(config)
+    listed = [split_run(entry) for entry in config["measures"]["landscape"]["runs"]]
+    return [(e, run) for e, run in listed if e in chosen]
+
+
+def checkpoints(config: dict) -> list[tuple[str, str, int]]:
+    """(experiment, run, seed) of this kind's jobs: every seed of every drawn run."""
+    return [(e, run, seed) for e, run in runs(config) for seed in config["seeds"]]
+
+
+def check(section: dict, config: dict) -> None:
+    """Every listed run exists; the train evaluation set fits the training subsets of the drawn runs."""
+    options = section["landscape"]
+    chosen = experiments.chosen(config)
+    for entry in options["runs"]:
+        experiment, run = split_run(entry)
+        if experiment not in experiments.names():
+            raise GenlabError(f"{KEY}.runs: {entry!r} names unknown experiment {experiment!r} (one of {', '.join(experiments.names())})")
+        names = plan.run_names(config, experiment)
+        if run not in names:
+            raise GenlabError(f"{KEY}.runs: {entry!r}: {experiment} has no run {run!r} (runs: {', '.join(names)})")
+        size, n_train = options["eval_train_size"], config[experiment]["n_train"]
+        if experiment in chosen and size is not None and size > n_train:
+            raise GenlabError(f"{KEY}.eval_train_size: {size} exceeds {experiment}.n_train ({n_train})")
+
+
+def check_against_data(section: dict, config: dict, n_test: int | None) -> None:
+    """The test evaluation set must fit the test split (n_test: its size, None until MNIST exists)."""
+    size = section["landscape"]["eval_test_size"]
+    if section["landscape"]["runs"] and size is not None and n_test is not None and size > n_test:
+        where = Path(config["data_root"]) / "MNIST/raw"
+        raise GenlabError(f"{KEY}.eval_test_size: {size} exceeds the {n_test} test images in {where}")
+
+
+def run(model, data, context) -> dict[str, list[dict]]:
+    """{"1d": rows of COLUMNS_1D, "2d": rows of COLUMNS_2D}; data: the train and test evaluation Tensors."""
+    from .surface import filter_normalized_direction, landscape_1d, landscape_2d
+
+    options = context.options["landscape"]
+    seeds = (options["seed"], options["seed"] + 1)
+    d1, d2 = (filter_normalized_direction(model, s) for s in seeds)
+    sets = (data.x_train, data.y_train, data.x_test, data.y_test)
+    curve = landscape_1d(model, *sets, d1, grid(options["points_1d"]), context.chunk_size)
+    ts = grid(options["points_2d"])
+    surface = landscape_2d(model, *sets, d1, d2, ts, ts, context.chunk_size)
     return {
-        "train_loss": train["loss"],
-        "train_accuracy": train["accuracy"],
-        "test_loss": test["loss"],
-        "test_accuracy": test["accuracy"],
+        "1d": [{"direction_seed": seeds[0], **point} for point in curve],
+        "2d": [{"direction_seed_1": seeds[0], "direction_seed_2": seeds[1], **point} for point in surface],
     }
 
 
-def _directions(model: nn.Module, directions: Sequence[Sequence[torch.Tensor]]):
-    names, params = trainable(model)
-    moved = []
-    for j, d in enumerate(directions, start=1):
-        _check_like(d, names, params, f"direction {j}")
-        moved.append([di.detach().to(device=p.device, dtype=p.dtype) for di, p in zip(d, params)])
-    return params, moved
+def cost(section: dict, n_train: int, n_test: int, grad_s: float, eval_s: float) -> float:
+    """Every point of the curve and the grid: one evaluation of the train and test sets each."""
+    options = section["landscape"]
+    points = options["points_1d"] + options["points_2d"] ** 2
+    images = (options["eval_train_size"] or n_train) + (n_test if options["eval_test_size"] is None else options["eval_test_size"])
+    return points * images * eval_s
 
 
-def landscape_1d(
-    model: nn.Module,
-    x_train: torch.Tensor,
-    y_train: torch.Tensor,
-    x_test: torch.Tensor,
-    y_test: torch.Tensor,
-    direction: Sequence[torch.Tensor],
-    ts: Sequence[float],
-    chunk_size: int = 1000,
-) -> list[dict]:
-    """Rows {t, train_loss, train_accuracy, test_loss, test_accuracy} at theta + t d, in the order of ts."""
-    params, (d,) = _directions(model, [direction])
-    rows = []
-    with restored(params) as theta:
-        for t in ts:
-            _set(params, theta, [d], [float(t)])
-            rows.append({"t": float(t), **_point(model, x_train, y_train, x_test, y_test, chunk_size)})
-    return rows
+def is_sharpness(measure_name: str) -> bool:
+    return False
 
 
-def landscape_2d(
-    model: nn.Module,
-    x_train: torch.Tensor,
-    y_train: torch.Tensor,
-    x_test: torch.Tensor,
-    y_test: torch.Tensor,
-    d1: Sequence[torch.Tensor],
-    d2: Sequence[torch.Tensor],
-    t1s: Sequence[float],
-    t2s: Sequence[float],
-    chunk_size: int = 1000,
-) -> list[dict]:
-    """Rows {t1, t2, train_loss, train_accuracy, test_loss, test_accuracy} at theta + t1 d1 + t2 d2.
-
-    Row order: t1 outer, t2 inner (the grid in row-major order of (t1s, t2s)).
-    """
-    if not len(t1s) or not len(t2s):
-        raise GenlabError("landscape_2d needs at least one value in both t1s and t2s")
-    params, (e1, e2) = _directions(model, [d1, d2])
-    rows = []
-    with restored(params) as theta:
-        for t1 in t1s:
-            for t2 in t2s:
-                _set(params, theta, [e1, e2], [float(t1), float(t2)])
-                point = _point(model, x_train, y_train, x_test, y_test, chunk_size)
-                rows.append({"t1": float(t1), "t2": float(t2), **point})
-    return rows
+def names(section: dict) -> list[str]:
+    return []  # its curves go to results/landscape/, not to the measure table

@@ -1,5 +1,7 @@
 """Sharpness of a minimum: worst case in a box (Keskar et al. 2017) and average under noise.
 
+The numerics of measure kinds keskar and average_sharpness.
+
 Keskar's measure, with A = I:
 
     100 * (max_{delta in C} L(theta + delta) - L(theta)) / (1 + L(theta)),
@@ -9,33 +11,20 @@ is maximised by projected sign-gradient *ascent* (the public smoothout code step
 the gradient, which measures the wrong thing). The average sharpness is
 E[L(theta + delta)] - L(theta) with delta_i ~ N(0, (sigma (|theta_i| + 1))^2).
 
-Both perturb the model's parameters in place and restore them bit for bit afterwards,
-also when an error interrupts them.
+Both perturb the model's parameters in place and restore them bit for bit afterwards
+(genlab.measures.loss.restored), also when an error interrupts them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 from ..errors import GenlabError
-from .hessian import _std_error, loss_and_grad, mean_loss, trainable
-
-
-@contextmanager
-def restored(params: Sequence[nn.Parameter]) -> Iterator[list[torch.Tensor]]:
-    """Yield copies of the parameters' values; copy them back on exit (bitwise)."""
-    saved = [p.detach().clone() for p in params]
-    try:
-        yield saved
-    finally:
-        with torch.no_grad():
-            for p, s in zip(params, saved):
-                p.copy_(s)
+from .loss import loss_and_grad, mean_loss, restored, std_error, trainable
 
 
 def _check_scale(name: str, value: float) -> float:
@@ -95,15 +84,8 @@ def box_ascent(
     return {"value": best, "start": start, "delta": best_delta, "steps": steps, "converged": converged}
 
 
-def keskar_sharpness(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    eps: float,
-    max_steps: int = 100,
-    lr: float = 0.1,
-    chunk_size: int = 1000,
-) -> dict:
+def keskar_sharpness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, max_steps: int = 100,
+                     lr: float = 0.1, chunk_size: int = 1000) -> dict:
     """Keskar et al.'s sharpness (A = I) in percent: {"value", "steps", "converged", "loss", "max_loss"}.
 
     The box maximum is found by box_ascent (see there for lr, steps and convergence); each
@@ -131,15 +113,8 @@ def keskar_sharpness(
     }
 
 
-def average_sharpness(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    sigma: float,
-    samples: int = 20,
-    seed: int = 0,
-    chunk_size: int = 1000,
-) -> dict:
+def average_sharpness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma: float, samples: int = 20,
+                      seed: int = 0, chunk_size: int = 1000) -> dict:
     """E[L(theta + delta)] - L(theta) over `samples` Gaussian draws: {"value", "std_error"}.
 
     delta_i = sigma (|theta_i| + 1) z_i with z from a CPU generator seeded with `seed` (the
@@ -161,4 +136,4 @@ def average_sharpness(
                     for p, t, z in zip(params, theta, noise):
                         p.copy_(t + sigma * (t.abs() + 1) * z)
             gaps.append(mean_loss(model, x, y, chunk_size) - base)
-    return {"value": sum(gaps) / samples, "std_error": _std_error(gaps)}
+    return {"value": sum(gaps) / samples, "std_error": std_error(gaps)}

@@ -1,0 +1,30 @@
+"""A toy measure kind, registered from the test folder alone: the parameters' Euclidean norm."""
+
+import math
+
+KIND = "measure"
+NAME = "param_norm"
+KEYS = ()
+SCHEMA = None
+PER_CHECKPOINT = True
+
+
+def check(section, config):
+    pass
+
+
+def names(section):
+    return [NAME]
+
+
+def is_sharpness(measure):
+    return False
+
+
+def cost(section, n_train, n_test, grad_s, eval_s):
+    return 0.0
+
+
+def run(model, data, context):
+    value = math.sqrt(sum(float((p.detach() ** 2).sum()) for p in model.parameters()))
+    return [{"measure": NAME, "value": value, "std_error": None, "n_points": len(data[1]), "steps": None, "converged": None}]
