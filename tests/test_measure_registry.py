@@ -102,10 +102,12 @@ TOY = textwrap.dedent('''
     def run(model, data, context):
         import torch
 
+        from genlab.measures.rows import row
+
         p = context.options["param_norm_power"]
         flat = torch.cat([w.detach().reshape(-1) for w in model.parameters()])
         value = flat.abs().pow(p).sum().pow(1 / p).item()
-        return [dict(measure=NAME, value=value, std_error=None, n_points=len(data[0]), steps=None, converged=None)]
+        return [row(NAME, value, len(data[0]))]  # the row's keys from genlab, whatever columns it adds
 
 
     def cost(section, n_train, n_test, grad_s, eval_s):

@@ -2,6 +2,8 @@
 
 import math
 
+from genlab.measures.rows import row
+
 KIND = "measure"
 NAME = "param_norm"
 KEYS = ()
@@ -27,4 +29,4 @@ def cost(section, n_train, n_test, grad_s, eval_s):
 
 def run(model, data, context):
     value = math.sqrt(sum(float((p.detach() ** 2).sum()) for p in model.parameters()))
-    return [{"measure": NAME, "value": value, "std_error": None, "n_points": len(data[1]), "steps": None, "converged": None}]
+    return [row(NAME, value, len(data[1]))]

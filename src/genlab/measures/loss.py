@@ -153,3 +153,19 @@ def std_error(values: Sequence[float]) -> float:
     n = len(values)
     mean = sum(values) / n
     return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
+
+
+def flat_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    """(L as a function of the flattened trainable parameters, their current values): for torch.func's
+    dense Hessians and forward-over-reverse products, the independent check of hvp."""
+    names, params = trainable(model)
+    flat = torch.cat([p.detach().reshape(-1) for p in params])  # (P,)
+
+    def loss(vector: torch.Tensor) -> torch.Tensor:
+        tensors, start = {}, 0
+        for name, p in zip(names, params):
+            tensors[name] = vector[start : start + p.numel()].view_as(p)
+            start += p.numel()
+        return F.cross_entropy(torch.func.functional_call(model, tensors, (x,)), y)
+
+    return loss, flat

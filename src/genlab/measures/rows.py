@@ -8,10 +8,12 @@ from __future__ import annotations
 from ..errors import GenlabError
 
 KEY = ["experiment", "run", "seed"]  # one checkpoint
-# What a kind's run() returns per measure (None where a key does not apply).
-ROW_COLUMNS = ["measure", "value", "std_error", "n_points", "steps", "converged"]
+# What a kind's run() returns per measure (None where a key does not apply). error_bound: a
+# bound on |value - exact| when the value comes from an iteration with one (Lanczos: a Hessian
+# eigenvalue is within error_bound of value), next to the converged flag it decides.
+ROW_COLUMNS = ["measure", "value", "std_error", "n_points", "steps", "converged", "error_bound"]
 # results/measures/{experiment}/{run}/seed{k}.csv and results/measures/all.csv.
-MEASURE_COLUMNS = [*KEY, "measure", "value", "n_points", "std_error", "steps", "converged"]
+MEASURE_COLUMNS = [*KEY, "measure", "value", "n_points", "std_error", "steps", "converged", "error_bound"]
 
 
 def measure_suffix(value: float) -> str:
@@ -40,7 +42,9 @@ def scaled_kind(kind: str, key: str):
     return measure_name, names, check
 
 
-def row(measure: str, value: float, n_points: int, std_error=None, steps=None, converged=None) -> dict:
+def row(
+    measure: str, value: float, n_points: int, std_error=None, steps=None, converged=None, error_bound=None
+) -> dict:
     """One measure of one checkpoint, keys in ROW_COLUMNS order."""
     return {
         "measure": measure,
@@ -49,4 +53,5 @@ def row(measure: str, value: float, n_points: int, std_error=None, steps=None, c
         "n_points": n_points,
         "steps": steps,
         "converged": converged,
+        "error_bound": error_bound,
     }
