@@ -9,7 +9,6 @@ from ..errors import GenlabError
 
 log = logging.getLogger("genlab")
 
-RANKING_COLUMNS = ["measure", "kendall_tau", "n_checkpoints"]
 PLOTS = ("ranking", "vs_generalization", "measure_sweep", "landscape_1d", "landscape_2d")
 
 
@@ -24,8 +23,9 @@ def plot_job(
     metrics = list(metrics)
     if kind == "ranking":
         from ..atomic import write_csv
+        from .ranking import RANKING_COLUMNS, ranking
 
-        write_csv(out, figures.ranking(table, metrics), RANKING_COLUMNS)
+        write_csv(out, ranking(table, metrics), RANKING_COLUMNS)
     elif kind == "vs_generalization":
         figures.plot_measures_vs_generalization(table, metrics, out)
     elif kind == "measure_sweep":

@@ -1,4 +1,4 @@
-"""Figures and rankings of the flatness measures, drawn from CSVs only.
+"""Figures of the flatness measures, drawn from CSVs only (the ranking they show: genlab.measures.ranking).
 
 Inputs: measure CSVs (columns experiment, run, seed, measure, value, n_points, std_error,
 steps, converged; one row per checkpoint and measure) and the metrics CSVs of the runs
@@ -6,12 +6,15 @@ steps, converged; one row per checkpoint and measure) and the metrics CSVs of th
 test_accuracy; one row per run and seed). They are joined on (experiment, run, seed); the
 generalization gap is train_accuracy - test_accuracy. With several seeds a line is the
 mean over seeds and the band spans their minimum to maximum.
+
+Every legend sits outside the axes (below the panels), so it never covers a point; a y axis
+whose positive values span more than a decade is logarithmic (symlog when some are <= 0).
 """
 
 from __future__ import annotations
 
 import math
-import os
+import re
 from collections.abc import Mapping, Sequence
 
 import matplotlib
@@ -23,70 +26,60 @@ import pandas as pd  # noqa: E402
 
 from ..atomic import save_figure  # noqa: E402
 from ..errors import GenlabError  # noqa: E402
-from ..plots import read_table  # noqa: E402
-from ..ranks import kendall_tau  # noqa: E402
-from .rows import KEY, MEASURE_COLUMNS  # noqa: E402
+from . import get, kind_of  # noqa: E402
+from .ranking import PathLike, joined, rank, read  # noqa: E402
+from .rows import KEY  # noqa: E402
 
-METRIC_COLUMNS = [*KEY, "train_accuracy", "test_accuracy"]
 TRAIN, TEST, GAP = "tab:blue", "tab:orange", "tab:red"
-
-PathLike = str | os.PathLike
-
-
-def _paths(paths: PathLike | Sequence[PathLike]) -> list[PathLike]:
-    return [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-
-
-def _read(paths: PathLike | Sequence[PathLike], columns: Sequence[str]) -> pd.DataFrame:
-    frames = [read_table(path, columns) for path in _paths(paths)]
-    if not frames:
-        raise GenlabError("no CSV given")
-    return pd.concat(frames, ignore_index=True)
+GAP_LABEL = "generalization gap (train - test accuracy)"
+DECADE = 10.0  # positive values spanning more than this ratio get a log axis
+SYMLOG_DECADES = 4  # a symlog axis shows at most this many decades below the largest |value| as such
+# Readable names of measures whose kind has no LABEL (hessian's names are not "<kind>_<scale>").
+FALLBACK_LABELS = {
+    "hessian_eig1": "Hessian top eigenvalue",
+    "hessian_eig_min": "Hessian smallest eigenvalue",
+    "hessian_trace": "Hessian trace",
+}
 
 
-PER_LAYER_PREFIX = "hessian_trace_layer"
+def measure_label(name: str) -> str:
+    """A measure's name made readable: its kind's LABEL (a template of the suffix after "<kind>_"),
+    else FALLBACK_LABELS, else the name with spaces ("hessian_eig2" -> "Hessian eigenvalue 2")."""
+    kind = kind_of(name)
+    template = getattr(get(kind), "LABEL", None) if kind else None
+    if template:
+        return template.format(suffix=name[len(kind) + 1:])
+    if name in FALLBACK_LABELS:
+        return FALLBACK_LABELS[name]
+    eig = re.fullmatch(r"hessian_eig(\d+)", name)
+    return f"Hessian eigenvalue {eig[1]}" if eig else name.replace("_", " ")
 
 
-def _joined(measures_csv, metrics_csvs) -> pd.DataFrame:
-    """Measure rows with the run's gap (and batch_size when the metrics have it)."""
-    measures = _read(measures_csv, MEASURE_COLUMNS)
-    metrics = _read(metrics_csvs, METRIC_COLUMNS)
-    if measures.empty:
-        raise GenlabError(f"no measure rows in {', '.join(map(str, _paths(measures_csv)))}")
-    duplicated = metrics.duplicated(KEY)
-    if duplicated.any():
-        row = metrics[duplicated].iloc[0]
-        raise GenlabError(
-            f"metrics have several rows for experiment={row['experiment']} run={row['run']} seed={row['seed']}"
-        )
-    metrics = metrics.assign(gap=metrics["train_accuracy"] - metrics["test_accuracy"])
-    keep = [*KEY, "gap"] + (["batch_size"] if "batch_size" in metrics.columns else [])
-    joined = measures[[*KEY, "measure", "value"]].merge(metrics[keep], on=KEY, how="inner")
-    # A per-layer trace ("layer3") names different layers in different architectures: it is
-    # kept in the table, but ranking it across all checkpoints would compare unlike things.
-    comparable = ~joined["measure"].str.startswith(PER_LAYER_PREFIX)
-    return joined[comparable & np.isfinite(joined["value"]) & np.isfinite(joined["gap"])]
+def scale_y(ax, values) -> str:
+    """Log y when the positive values span more than a decade; symlog when some values are also <= 0,
+    linear within the decade of the smallest nonzero |value|, at most SYMLOG_DECADES below the
+    largest (an eigenvalue of 1e-11 next to -100 is 0 at this scale). Returns the axis label's note."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    positive = values[values > 0]
+    if len(positive) < 2 or positive.max() <= DECADE * positive.min():
+        return ""
+    if (values <= 0).any():
+        magnitudes = np.abs(values[values != 0])
+        smallest = max(magnitudes.min(), magnitudes.max() / 10.0**SYMLOG_DECADES)
+        ax.set_yscale("symlog", linthresh=10.0 ** math.floor(math.log10(smallest)))
+        return ", symlog scale"
+    ax.set_yscale("log")
+    return ", log scale"
 
 
-def _rank_key(row: dict) -> tuple:
-    tau = row["kendall_tau"]
-    return (math.isnan(tau), 0.0 if math.isnan(tau) else -abs(tau), row["measure"])
-
-
-def ranking(measures_csv: PathLike | Sequence[PathLike], metrics_csvs: Sequence[PathLike]) -> pd.DataFrame:
-    """Columns measure, kendall_tau, n_checkpoints: how well each measure orders the gaps.
-
-    Over all checkpoints having both the measure and the metrics (finite values), Kendall's
-    tau-b between the measure and train_accuracy - test_accuracy. Sorted by |tau|
-    descending (NaN last), then by measure name.
-    """
-    joined = _joined(measures_csv, metrics_csvs)
-    rows = []
-    for measure, group in joined.groupby("measure", sort=True):
-        tau = kendall_tau(group["value"].to_numpy(), group["gap"].to_numpy())
-        rows.append({"measure": measure, "kendall_tau": tau, "n_checkpoints": len(group)})
-    rows.sort(key=_rank_key)
-    return pd.DataFrame(rows, columns=["measure", "kendall_tau", "n_checkpoints"])
+def legend_below(fig, handles: Sequence, ncols: int | None = None) -> None:
+    """One legend for the figure, under its panels (constrained layout keeps room for it)."""
+    unique = {}
+    for handle in handles:
+        unique.setdefault(handle.get_label(), handle)  # the same entry from several panels once
+    ncols = ncols or min(len(unique), 4)
+    fig.legend(list(unique.values()), list(unique), loc="outside lower center", ncols=ncols, fontsize="small")
 
 
 def _grid(n: int) -> tuple[int, int]:
@@ -94,31 +87,49 @@ def _grid(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
+def _number(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{x:.2f}"
+
+
+def tau_title(rank_row: Mapping) -> str:
+    """"tau = 0.48 [0.10, 0.79], n = 15 (9 runs)", and on a second line why it is not a predictor, unless it is one."""
+    tau, low, high = rank_row["kendall_tau"], rank_row["tau_ci_low"], rank_row["tau_ci_high"]
+    n, runs = int(rank_row["n_checkpoints"]), int(rank_row["n_runs"])
+    text = f"$\\tau$ = {_number(tau)} [{_number(low)}, {_number(high)}], n = {n} ({runs} run{'s' * (runs != 1)})"
+    if rank_row["predictor"]:
+        return text
+    contains_zero = math.isnan(low) or math.isnan(high) or low <= 0 <= high
+    why = "interval contains 0" if contains_zero else "$|\\tau|$ within chance"  # see genlab.measures.ranking
+    return f"{text}\n({why}: not a predictor)"
+
+
 def plot_measures_vs_generalization(
     measures_csv: PathLike | Sequence[PathLike], metrics_csvs: Sequence[PathLike], png: PathLike
 ) -> None:
-    """One scatter panel per measure (ranking order): x = gap, y = value, title with tau."""
-    joined = _joined(measures_csv, metrics_csvs)
-    order = ranking(measures_csv, metrics_csvs)
+    """One scatter panel per measure (ranking order): x = gap, y = value, title with tau and its interval."""
+    rows = joined(measures_csv, metrics_csvs)
+    order = rank(rows)
     if order.empty:
         raise GenlabError("no checkpoint has both a measure and metrics to plot")
     nrows, ncols = _grid(len(order))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.0 * nrows), squeeze=False)
-    experiments = sorted(joined["experiment"].unique())
+    size = (3.9 * ncols, 3.3 * nrows + 0.8)
+    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False, layout="constrained")
+    experiments = sorted(rows["experiment"].unique())
     colors = {e: f"C{i}" for i, e in enumerate(experiments)}
-    for ax, (_, rank) in zip(axes.flat, order.iterrows()):
-        group = joined[joined["measure"] == rank["measure"]]
+    handles = []
+    for ax, (_, rank_row) in zip(axes.flat, order.iterrows()):
+        group = rows[rows["measure"] == rank_row["measure"]]
         for experiment, points in group.groupby("experiment"):
-            ax.scatter(points["gap"], points["value"], s=14, color=colors[experiment], label=experiment)
-        tau, n = rank["kendall_tau"], rank["n_checkpoints"]
-        ax.set_title(f"{rank['measure']}\nKendall $\\tau$ = {tau:.2f} (n={n})", fontsize="small")
-        ax.set_xlabel("generalization gap (train - test accuracy)", fontsize="small")
+            handles.append(ax.scatter(points["gap"], points["value"], s=14, color=colors[experiment], label=experiment))
+        note = scale_y(ax, group["value"])
+        ax.set_title(tau_title(rank_row), fontsize="small", color="black" if rank_row["predictor"] else "dimgray")
+        ax.set_xlabel(GAP_LABEL, fontsize="small")
+        ax.set_ylabel(measure_label(rank_row["measure"]) + note, fontsize="small")
         ax.grid(True, alpha=0.3)
     for ax in list(axes.flat)[len(order):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize="x-small")
-    fig.suptitle("Flatness measures vs generalization gap")
-    fig.tight_layout()
+    legend_below(fig, sorted(handles, key=lambda h: experiments.index(h.get_label())))
+    fig.suptitle("Flatness measures vs generalization gap\nKendall $\\tau$ [95 % bootstrap interval over checkpoints]")
     save_figure(fig, png)
     plt.close(fig)
 
@@ -151,43 +162,48 @@ def plot_measure_sweep(
     marked: {experiment: {run: matplotlib marker}}, runs of other experiments drawn as black
     markers at their own x (e.g. two solutions trained at different batch sizes).
     """
-    joined = _joined(measures_csv, metrics_csvs)
-    if x not in joined.columns:
+    found = joined(measures_csv, metrics_csvs)
+    if x not in found.columns:
         raise GenlabError(f"metrics CSVs have no column {x!r}")
-    sweep = joined[joined["experiment"] == sweep_experiment]
+    sweep = found[found["experiment"] == sweep_experiment]
     names = [m for m in measure_names if m in set(sweep["measure"])]
     if not names:
         raise GenlabError(f"measure {', '.join(map(repr, measure_names))} has no row for experiment {sweep_experiment}")
     x_label = x_label or x.replace("_", " ")
-    fig, axes = plt.subplots(1, len(names), figsize=(5.0 * len(names), 4.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(5.0 * len(names), 4.6), squeeze=False, layout="constrained")
+    handles = []
     for ax, name in zip(axes.flat, names):
         rows = sweep[sweep["measure"] == name]
-        handles = [_band(ax, rows, x, "value", TRAIN, name)]
+        handles.append(_band(ax, rows, x, "value", TRAIN, f"{sweep_experiment} runs"))
+        values = list(rows["value"])
         for experiment, markers in (marked or {}).items():
             for run, marker in markers.items():
-                end = joined[(joined["experiment"] == experiment) & (joined["run"] == run) & (joined["measure"] == name)]
+                end = found[(found["experiment"] == experiment) & (found["run"] == run) & (found["measure"] == name)]
                 if len(end):
                     stats = end.groupby(x)["value"].mean()
                     at = ", ".join(f"{v:g}" for v in stats.index)
+                    values += list(stats.values)
                     handles.append(
                         ax.scatter(stats.index, stats.values, marker=marker, s=90, color="black", zorder=3,
                                    label=f"{experiment} {run} ({x_label} {at})")
                     )
+        note = scale_y(ax, values)  # a marked run far above the sweep would flatten it on a linear axis
         if log_base:
             ax.set_xscale("log", base=log_base)
-        ax.set_xlabel(x_label)
-        ax.set_ylabel(name)
+        ax.set_xlabel(x_label + (f" (log{log_base} scale)" if log_base else ""))
+        ax.set_ylabel(measure_label(name) + note, color=TRAIN)
         gap_axis = ax.twinx()
+        ax.set_zorder(gap_axis.get_zorder() + 1)  # the measure and the marked runs above the gap line
+        ax.patch.set_visible(False)  # ... without hiding it
         runs = rows.drop_duplicates(KEY)
-        handles.append(_band(gap_axis, runs, x, "gap", GAP, "gap (train - test acc.)", marker="s"))
+        handles.append(_band(gap_axis, runs, x, "gap", GAP, f"{sweep_experiment}: {GAP_LABEL}", marker="s"))
         gap_axis.set_ylabel("generalization gap", color=GAP)
-        ax.legend(handles=handles, fontsize="x-small", loc="best")
-        ax.set_title(name)
+        ax.set_title(name, fontsize="medium")  # as in results/measures/all.csv
         ax.grid(True, alpha=0.3)
     seeds = sweep["seed"].nunique()
     title = title or f"Measures vs {x_label}"
     fig.suptitle(title + (f" (mean and min-max over {seeds} seeds)" if seeds > 1 else ""))
-    fig.tight_layout()
+    legend_below(fig, handles, ncols=2)
     save_figure(fig, png)
     plt.close(fig)
 
@@ -197,7 +213,7 @@ def _landscape(csvs: Mapping[str, PathLike], columns: Sequence[str]) -> dict[str
         raise GenlabError("no landscape CSV given")
     frames = {}
     for label, path in csvs.items():
-        frame = _read(path, columns)
+        frame = read(path, columns)
         if frame.empty:
             raise GenlabError(f"{path} has no landscape rows")
         frames[label] = frame
@@ -207,7 +223,7 @@ def _landscape(csvs: Mapping[str, PathLike], columns: Sequence[str]) -> dict[str
 def plot_landscape_1d(csvs: Mapping[str, PathLike], png: PathLike) -> None:
     """Loss (left) and accuracy (right) along t for every label: train solid, test dashed."""
     frames = _landscape(csvs, ["t", "train_loss", "train_accuracy", "test_loss", "test_accuracy"])
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11.0, 4.2))
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11.0, 4.8), layout="constrained")
     for i, (label, frame) in enumerate(frames.items()):
         for split, style in (("train", "-"), ("test", "--")):
             for ax, metric in ((loss_ax, "loss"), (acc_ax, "accuracy")):
@@ -220,9 +236,8 @@ def plot_landscape_1d(csvs: Mapping[str, PathLike], png: PathLike) -> None:
     for ax in (loss_ax, acc_ax):
         ax.set_xlabel(r"$t$   ($\theta + t\,d$, $d$ filter-normalised)")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize="small")
     fig.suptitle("Loss landscape along a random filter-normalised direction")
-    fig.tight_layout()
+    legend_below(fig, loss_ax.get_lines(), ncols=len(frames))  # a column per label: its train, its test
     save_figure(fig, png)
     plt.close(fig)
 
@@ -254,12 +269,13 @@ def plot_landscape_2d(csvs: Mapping[str, PathLike], png: PathLike) -> None:
         for row, split in enumerate(("train", "test")):
             ax, grid = axes[row, col], grids[label, split]
             contour = ax.contour(grid.columns, grid.index, grid.to_numpy(), levels=levels, norm=norm, cmap="viridis")
-            ax.plot([0], [0], marker="+", color="black")
+            ax.plot([0], [0], marker="+", markersize=10, color="black", linestyle="", label=r"trained weights $\theta$")
             ax.set_title(f"{label}: {split} loss", fontsize="small")
             ax.set_xlabel("$t_1$")
             ax.set_ylabel("$t_2$")
     label = "cross-entropy loss (same levels in every panel)"
     fig.colorbar(contour, ax=axes.ravel().tolist(), ticks=levels, format="%.3g", label=label)
     fig.suptitle("Loss landscape in two filter-normalised directions")
+    legend_below(fig, axes[0, 0].get_lines())
     save_figure(fig, png)
     plt.close(fig)
