@@ -310,7 +310,8 @@ def test_summary_times_fits_and_sorts(tmp_path):
              {"corruption": "labels", "label_noise": 0.2}]
     frame = summaries.summary([h0, h1, h2], specs, 1.0)
     assert list(frame.columns) == exp.SUMMARY_COLUMNS == [
-        "corruption", "label_noise", "seed", "epochs_to_fit", "steps_to_fit", "train_loss", "train_accuracy", "test_loss", "test_accuracy"
+        "corruption", "label_noise", "seed", "epochs_to_fit", "steps_to_fit", "train_loss", "train_accuracy", "test_loss",
+        "test_accuracy", "n_test_eval",
     ]
     assert frame["corruption"].tolist() == ["labels", "labels", "gaussian"]
     assert frame["seed"].tolist() == [0, 1, 0]
@@ -385,6 +386,7 @@ def test_figure_names_and_history_columns():
     }
     assert FIT_HISTORY_COLUMNS == [
         "epoch", "step", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
+        "train_loss_se", "test_loss_se", "n_train_eval", "n_test_eval",
         "clean_train_accuracy", "corrupted_train_accuracy", "seed", "data_seed",
     ]
     assert (exp.NAME, exp.ARCH, exp.INPUT_CORRUPTIONS) == ("corruption", "deep_cnn", ("shuffled_pixels", "random_pixels", "gaussian"))

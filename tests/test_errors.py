@@ -80,6 +80,14 @@ def test_subset_larger_than_the_split_fails_at_parse_time(mnist_root):
         check_against_data(config)
 
 
+def test_an_experiment_may_have_its_own_seeds():
+    config = _check(seeds=[0], sensitivity__seeds=[3, 4])
+    assert plan.all_runs(config, "sensitivity") == [("batch64", 3), ("batch64", 4), ("batch16", 3), ("batch16", 4)]
+    assert plan.all_runs(config, "params_vs_gen") == [("width2", 0), ("width4", 0)]
+    with pytest.raises(GenlabError, match=r"^config key sensitivity\.seeds: \[3, 3\] has non-unique elements$"):
+        _check(sensitivity__seeds=[3, 3])
+
+
 def test_unknown_run_is_named():
     with pytest.raises(GenlabError, match=r"^params_vs_gen: no run named 'width3' in the config \(runs: width2, width4\)$"):
         plan.train_config(_check(), "params_vs_gen", "width3", 0)

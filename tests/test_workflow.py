@@ -55,7 +55,8 @@ def test_every_figure_and_table_is_built(built):
     measures = _csv(work / "results/measures/all.csv")
     assert {"hessian_eig1", "hessian_trace", "sensitivity"} <= {r["measure"] for r in measures}
     claims = _csv(work / "results/claims.csv")
-    assert list(claims[0]) == ["experiment", "claim", "held", "evidence"]
+    assert list(claims[0]) == ["experiment", "claim", "held", "verdict", "effect", "ci_low", "ci_high", "n_seeds", "evidence"]
+    assert {r["verdict"] for r in claims} <= {"held", "not_held", "inconclusive"}
     assert {r["experiment"] for r in claims} >= {"random_labels", "interpolation", "sensitivity", "corruption"}
     provenance = json.loads((work / "results/provenance/sensitivity.json").read_text())
     assert len(provenance["runs"]) == 2 and provenance["digest"]

@@ -18,8 +18,10 @@ from . import experiments
 from .atomic import atomic_path
 from .errors import GenlabError
 from .evidence import FINDING_PREFIX
+from .stats import HELD, INCONCLUSIVE, NOT_HELD
 
-COLUMNS = ["experiment", "claim", "held", "evidence"]
+# verdict: held, not_held or inconclusive (genlab.stats); held (true only for held) stays for older readers.
+COLUMNS = ["experiment", "claim", "held", "verdict", "effect", "ci_low", "ci_high", "n_seeds", "evidence"]
 SEPARATOR = "__"  # claims-rule input names: <experiment>__<input>, identifiers as Snakemake wants
 
 Inputs = Mapping[str, Mapping[str, Sequence[str | os.PathLike]]]
@@ -67,7 +69,7 @@ def collect_claims(inputs: Inputs) -> pd.DataFrame:
         given = {key: [str(p) for p in paths] for key, paths in (inputs.get(name) or {}).items() if paths}
         if given:
             rows += experiments.get(name).claims(given)
-    return pd.DataFrame(rows, columns=COLUMNS).astype({"held": bool})
+    return pd.DataFrame(rows, columns=COLUMNS).astype({"held": bool, "n_seeds": "Int64"})
 
 
 def write_claims(inputs: Inputs, out_csv: str | os.PathLike) -> pd.DataFrame:
@@ -78,21 +80,25 @@ def write_claims(inputs: Inputs, out_csv: str | os.PathLike) -> pd.DataFrame:
     return df
 
 
+MARKS = {HELD: "✓", NOT_HELD: "✗", INCONCLUSIVE: "?"}
+
+
 def summary_lines(df: pd.DataFrame) -> list[str]:
-    """'N of M claims held', then one line per claim: a check or a cross, its id and evidence."""
+    """The three verdicts counted, for claims and for findings, then one line per claim: its mark, id and evidence."""
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise GenlabError(f"claims table: missing column(s) {', '.join(missing)}")
-    held = [str(h).strip().lower() in ("true", "1") for h in df["held"]]
-    finding = [str(c).startswith(FINDING_PREFIX) for c in df["claim"]]
-    claims_held = sum(h for h, f in zip(held, finding) if not f)
-    agree = sum(h for h, f in zip(held, finding) if f)
-    lines = [
-        f"{claims_held} of {len(held) - sum(finding)} claims held; "
-        f"{agree} of {sum(finding)} findings agree with the literature"
-    ]
-    for ok, (_, row) in zip(held, df.iterrows()):
-        lines.append(f"{'✓' if ok else '✗'} {row['experiment']}/{row['claim']}: {row['evidence']}")
+    finding = df["claim"].astype(str).str.startswith(FINDING_PREFIX)
+
+    def counts(rows: pd.DataFrame, what: str) -> str:
+        n = rows["verdict"].value_counts()
+        return (f"{what}: {n.get(HELD, 0)} held, {n.get(NOT_HELD, 0)} not held, "
+                f"{n.get(INCONCLUSIVE, 0)} inconclusive")
+
+    lines = [f"{counts(df[~finding], f'{int((~finding).sum())} claims')}; "
+             f"{counts(df[finding], f'{int(finding.sum())} findings (held: agrees with the literature)')}"]
+    for _, row in df.iterrows():
+        lines.append(f"{MARKS.get(row['verdict'], '?')} {row['experiment']}/{row['claim']}: {row['evidence']}")
     return lines
 
 

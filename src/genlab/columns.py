@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 FINAL_METRICS = ["train_loss", "train_accuracy", "test_loss", "test_accuracy"]
+# How precisely those are known: the standard errors of the mean losses over the evaluated examples
+# and the numbers of examples (an accuracy's standard error is sqrt(p (1 - p) / n)).
+SAMPLING_COLUMNS = ["train_loss_se", "test_loss_se", "n_train_eval", "n_test_eval"]
 # history.csv: one row per measured epoch.
-HISTORY_COLUMNS = ["epoch", *FINAL_METRICS, "seed", "data_seed"]
+HISTORY_COLUMNS = ["epoch", *FINAL_METRICS, *SAMPLING_COLUMNS, "seed", "data_seed"]
 # Runs trained to fit also record the optimizer steps so far and the accuracy on the examples
 # whose label was kept (clean) and redrawn to another class (corrupted); a group with no example
 # is an empty cell. The last row is where training stopped.
 FIT_HISTORY_COLUMNS = [
-    "epoch", "step", *FINAL_METRICS, "clean_train_accuracy", "corrupted_train_accuracy", "seed", "data_seed",
+    "epoch", "step", *FINAL_METRICS, *SAMPLING_COLUMNS, "clean_train_accuracy", "corrupted_train_accuracy", "seed", "data_seed",
 ]
 # results/metrics/{experiment}.csv: one row per run and seed.
 METRICS_COLUMNS = [
     "experiment", "run", "seed", "data_seed", "arch", "width", "n_train", "lr", "batch_size", "epochs",
-    "precision", "n_params", *FINAL_METRICS,
+    "precision", "n_params", *FINAL_METRICS, *SAMPLING_COLUMNS,
 ]

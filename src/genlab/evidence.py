@@ -19,8 +19,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from . import stats
 from .errors import GenlabError
-from .ranks import kendall_tau, spearman_rho
+from .ranks import spearman_rho
 
 CHANCE_ACCURACY = 0.1  # ten balanced MNIST classes
 # Half-width of the band around chance. A network that learnt nothing scores 0.1 up to sampling
@@ -28,18 +29,44 @@ CHANCE_ACCURACY = 0.1  # ten balanced MNIST classes
 # while any real learning of the true labels (>= 0.15) falls outside.
 CHANCE_BAND = 0.05
 
-# Findings (a direction the literature reports, or disagrees on) test a direction only: held when
-# Kendall's tau is strictly beyond this value on the side the literature reports. With six batch
-# sizes even a perfect ranking is weak evidence; the evidence gives tau and rho.
-FINDING_MIN_ABS_TAU = 0.0
 # Findings report a direction the literature disagrees on or that a small run cannot settle:
 # held says whether this run agrees with the paper named in the evidence; a finding that
 # disagrees is no failed claim.
 FINDING_PREFIX = "finding_"
 
 
-def claim(experiment: str, name: str, held: bool, evidence: str) -> dict:
-    return {"experiment": experiment, "claim": name, "held": bool(held), "evidence": evidence}
+def claim(experiment: str, name: str, verdict: str, evidence: str, effect: float = math.nan,
+          low: float = math.nan, high: float = math.nan, n_seeds: int | None = None) -> dict:
+    """One row of the claims table; `held` (true only for a held verdict) stays for older readers."""
+    return {"experiment": experiment, "claim": name, "held": verdict == stats.HELD, "verdict": verdict,
+            "effect": effect, "ci_low": low, "ci_high": high, "n_seeds": n_seeds, "evidence": evidence}
+
+
+def untestable(experiment: str, name: str, why: str) -> dict:
+    return claim(experiment, name, stats.INCONCLUSIVE, f"cannot be tested: {why}")
+
+
+def judged(experiment: str, name: str, effect: float, interval: tuple[float, float], threshold: float,
+           rising: bool, n_seeds: int, evidence: str, verdict: str | None = None) -> dict:
+    """A claim on an effect and its interval against a threshold (stats.verdict, unless given);
+    the evidence ends with the interval and where it comes from."""
+    low, high = interval
+    verdict = verdict or stats.verdict(low, high, threshold, rising)
+    source = "bootstrap over seeds" if n_seeds > 1 else "sampling error of the evaluated examples"
+    return claim(experiment, name, verdict, f"{evidence}; 95% interval [{num(low)}, {num(high)}] ({source})",
+                 effect, low, high, n_seeds)
+
+
+def ranked(experiment: str, name: str, x, y, sign: int, what: str, over: str, n_seeds: int, extra: str = "") -> dict:
+    """A claim on the direction of a rank correlation: Kendall's tau with the exact permutation interval
+    (stats.tau_interval); held when the interval lies on the side of `sign`, beyond 0."""
+    tau, low, high = stats.tau_interval(x, y)
+    rho = spearman_rho(x, y)
+    side = "rising" if sign > 0 else "falling"
+    return claim(experiment, name, stats.verdict(low, high, 0.0, rising=sign > 0),
+                 f"{what}: Kendall tau {signed(tau)} (expected {side}), permutation interval "
+                 f"[{signed(low)}, {signed(high)}], Spearman rho {signed(rho)} over {over}{extra}",
+                 tau, low, high, n_seeds)
 
 
 def acc(x: float) -> str:
@@ -113,15 +140,6 @@ def table(inputs: dict, key: str, columns: Sequence[str], with_path: bool = Fals
     return (read_tables(paths, columns, with_path), describe(paths)) if paths else None
 
 
-def finding(experiment: str, name: str, x, y, sign: int, what: str, over: str, extra: str = "") -> dict:
-    """A finding on the direction of a rank correlation: held when sign * tau > FINDING_MIN_ABS_TAU."""
-    tau, rho = kendall_tau(x, y), spearman_rho(x, y)
-    held = (sign * tau > FINDING_MIN_ABS_TAU) if not math.isnan(tau) else False
-    need = f"{'>' if sign > 0 else '<'} {'-' if sign < 0 and FINDING_MIN_ABS_TAU else ''}{acc(FINDING_MIN_ABS_TAU)}"
-    return claim(experiment, name, held,
-                 f"{what}: Kendall tau {signed(tau)} (need {need}), Spearman rho {signed(rho)} over {over}{extra}")
-
-
 # ------------------------------------------------------------------ claims on the measure table
 
 MEASURES_COLUMNS = ["experiment", "run", "seed", "measure", "value"]
@@ -133,8 +151,9 @@ def large_batch_sharper(inputs: dict, experiment: str, judge_measure, header) ->
     metrics of the measured runs ("measure_metrics"); none when either input is absent or the
     experiment has no sharpness measure (genlab.measures.is_sharpness) in the table.
 
-    judge_measure(by_batch, measure) -> (held, text): one measure's mean over seeds per batch size;
-    header(rows) -> str opens the evidence. Held when every sharpness measure holds."""
+    judge_measure(rows, measure) -> (verdict, effect, low, high, text) judges one measure from its rows
+    (columns batch_size, seed, value); header(rows) opens the evidence. Held when every sharpness
+    measure holds, not held when one does not; the effect and interval shown are the weakest measure's."""
     from .measures import is_sharpness
 
     measures, metrics = table(inputs, "measures", MEASURES_COLUMNS), table(inputs, "measure_metrics", MEASURE_METRICS_COLUMNS)
@@ -154,14 +173,13 @@ def large_batch_sharper(inputs: dict, experiment: str, judge_measure, header) ->
                           f"measured in {source}")
     if rows.empty:
         return []
-    parts, held = [], True
-    for measure, group in sorted(rows.groupby("measure"), key=lambda kv: str(kv[0])):
-        ok, part = judge_measure(group.groupby("batch_size")["value"].mean().sort_index(), measure)
-        parts.append(part)
-        held = held and ok
-    text = header(rows) + ", ".join(parts)
+    results = [judge_measure(group, str(measure)) for measure, group in sorted(rows.groupby("measure"), key=lambda kv: str(kv[0]))]
+    weakest = min(results, key=lambda r: r[2] if not math.isnan(r[2]) else -math.inf)
+    text = header(rows) + ", ".join(r[4] for r in results)
     if "converged" in rows.columns:
         unconverged = rows["converged"].astype(str).str.strip().str.lower().isin(["false", "0", "0.0"]).sum()
         if unconverged:
             text += f"; {unconverged} estimate(s) not converged"
-    return [claim(experiment, "large_batch_sharper", held, text + seeds_note(rows["seed"].nunique()))]
+    n_seeds = rows["seed"].nunique()
+    return [claim(experiment, "large_batch_sharper", stats.combined([r[0] for r in results]), text + seeds_note(n_seeds),
+                  weakest[1], weakest[2], weakest[3], n_seeds)]

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .atomic import remove_stale_temps, save_torch
-from .columns import FINAL_METRICS
+from .columns import FINAL_METRICS, SAMPLING_COLUMNS
 from .config import TrainConfig
 from .data import Tensors
 from .errors import GenlabError
@@ -44,21 +44,27 @@ def evaluate(
 ) -> dict:
     """Mean cross-entropy and accuracy over all of (x, y); one host sync at the end.
 
-    With a boolean `groups` mask (N,), also the accuracy over the True and the False
+    Also `loss_se`, the standard error of the mean loss (sample standard deviation of the
+    per-example losses over sqrt(n)), and `n`, the number of examples: what a claim's interval
+    needs. With a boolean `groups` mask (N,), also the accuracy over the True and the False
     examples (`accuracy_true`, `accuracy_false`; None where a group is empty).
     """
     model.eval()
     total_loss = torch.zeros((), device=x.device, dtype=torch.float64)
+    total_square = torch.zeros((), device=x.device, dtype=torch.float64)
     hits = []
     for i in range(0, len(x), batch_size):
         with autocast(x.device, precision):
             logits = model(x[i : i + batch_size])  # (B, 10)
         logits = logits.float()
         total_loss += F.cross_entropy(logits, y[i : i + batch_size], reduction="sum").double()
+        total_square += F.cross_entropy(logits, y[i : i + batch_size], reduction="none").double().square().sum()
         hits.append(logits.argmax(1) == y[i : i + batch_size])
     hit = torch.cat(hits) if hits else torch.zeros(0, dtype=torch.bool, device=x.device)  # (N,)
     n = max(len(x), 1)
-    result = {"loss": total_loss.item() / n, "accuracy": hit.sum().item() / n}
+    mean, mean_square = total_loss.item() / n, total_square.item() / n
+    variance = max(mean_square - mean * mean, 0.0) * n / (n - 1) if n > 1 else math.nan
+    result = {"loss": mean, "accuracy": hit.sum().item() / n, "loss_se": math.sqrt(variance / n), "n": len(x)}
     if groups is not None:
         for name, mask in (("accuracy_true", groups), ("accuracy_false", ~groups)):
             count = int(mask.sum())
@@ -74,6 +80,10 @@ def evaluate_splits(model: nn.Module, data: Tensors, batch_size: int, precision:
         "train_accuracy": train["accuracy"],
         "test_loss": test["loss"],
         "test_accuracy": test["accuracy"],
+        "train_loss_se": train["loss_se"],
+        "test_loss_se": test["loss_se"],
+        "n_train_eval": train["n"],
+        "n_test_eval": test["n"],
     }
     if data.corrupted is not None:
         metrics["clean_train_accuracy"] = train["accuracy_false"]
@@ -161,7 +171,7 @@ class TrainResult:
 
     @property
     def final(self) -> dict:
-        return {k: self.history[-1][k] for k in FINAL_METRICS}
+        return {k: self.history[-1][k] for k in (*FINAL_METRICS, *SAMPLING_COLUMNS)}
 
     def fit(self, threshold: float | None) -> dict:
         """epochs_to_fit and steps_to_fit: the first measured epoch whose train accuracy reached threshold."""

@@ -5,6 +5,7 @@ subset_name, check, outputs and jobs take the registry's defaults."""
 from pathlib import Path
 
 from genlab import evidence as ev
+from genlab import stats
 from genlab.experiments._shared import metrics_table, section_config
 
 KIND = "experiment"
@@ -41,7 +42,8 @@ def claim_inputs(config):
 
 def claims(inputs):
     table, source = ev.table(inputs, "metrics", ["run", "train_accuracy"])
-    return [ev.claim(NAME, "toy_trained", len(table) == 2, f"{len(table)} toy networks in {source}")]
+    verdict = stats.HELD if len(table) == 2 else stats.NOT_HELD
+    return [ev.claim(NAME, "toy_trained", verdict, f"{len(table)} toy networks in {source}", effect=len(table), n_seeds=1)]
 
 
 def plot(metrics_csv, png):

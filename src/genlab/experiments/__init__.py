@@ -35,6 +35,13 @@ def chosen(config: dict) -> list[str]:
     return [name for name in available(config) if wanted is None or name in wanted]
 
 
+def seeds(config: dict, name: str) -> list[int]:
+    """An experiment's training seeds: its section's `seeds`, else the top-level ones."""
+    from ._shared import seeds as section_seeds
+
+    return section_seeds(config, name)
+
+
 # ---- an experiment's optional functions, with their defaults
 
 

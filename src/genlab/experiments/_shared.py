@@ -43,11 +43,16 @@ def check_batch_size(config: dict, key: str, batch_size: int, n_train_key: str) 
 RUN_DIR = "results/runs/{experiment}/{run}/seed{seed}"  # a run's checkpoint.pt and history.csv
 
 
+def seeds(config: dict, experiment: str) -> list[int]:
+    """An experiment's training seeds: its section's `seeds`, else the top-level ones."""
+    return list(config[experiment].get("seeds") or config["seeds"])
+
+
 def runs(config: dict, experiment: str) -> list[tuple[str, int]]:
     """(run, seed) of every training job of an experiment, runs in the module's order, then seeds."""
     from . import get
 
-    return [(run, seed) for run in get(experiment).run_names(config[experiment]) for seed in config["seeds"]]
+    return [(run, seed) for run in get(experiment).run_names(config[experiment]) for seed in seeds(config, experiment)]
 
 
 def run_files(config: dict, experiment: str, name: str) -> list[str]:

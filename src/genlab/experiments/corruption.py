@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 
 from .. import evidence as ev
+from .. import stats
 from ..columns import FINAL_METRICS
 from ..config import TrainConfig
 from ..errors import GenlabError
-from ..ranks import kendall_tau
-from ._shared import check_batch_size, run_files, section_config, standard_outputs
+from ._shared import check_batch_size, run_files, runs, section_config, standard_outputs
 
 NAME = "corruption"
 ARCH = "deep_cnn"
@@ -45,7 +45,7 @@ FIGURES = {
 }
 SUMMARY_CSV = "results/corruption/summary.csv"
 RUN_NAME = re.compile(r"[A-Za-z0-9]+")  # what a Snakemake wildcard of a run may hold
-SUMMARY_COLUMNS = ["corruption", "label_noise", "seed", "epochs_to_fit", "steps_to_fit", *FINAL_METRICS]
+SUMMARY_COLUMNS = ["corruption", "label_noise", "seed", "epochs_to_fit", "steps_to_fit", *FINAL_METRICS, "n_test_eval"]
 
 # ---------------------------------------------------------------- runs
 
@@ -80,7 +80,7 @@ def run_spec(section: dict, run: str) -> dict:
 
 
 def all_runs(config: dict) -> list[tuple[str, int]]:
-    return [(run, seed) for run in run_names(config[NAME]) for seed in config["seeds"]]
+    return runs(config, NAME)
 
 
 def histories(config: dict) -> list[str]:
@@ -150,11 +150,6 @@ def jobs(config: dict, cost) -> list[dict]:
 
 # ---------------------------------------------------------------- claims
 
-# Kendall's tau of 0.8 between label noise and the mean steps to fit (or test error) over the noise
-# levels: with six levels one neighbouring swap gives 0.87; a non-decreasing sequence that is
-# mostly ties (most runs never fitted) stays below.
-TIME_TO_FIT_MIN_TAU = 0.8
-TEST_ERROR_MIN_TAU = 0.8
 # The accuracy that counts as having fitted a label group (clean or corrupted) in a history.
 GROUP_FIT_ACCURACY = 0.9
 CLAIM_SUMMARY_COLUMNS = ["corruption", "label_noise", "seed", "steps_to_fit", "test_accuracy"]
@@ -186,7 +181,9 @@ def judge(
 ) -> list[dict]:
     """time_to_fit_rises and test_error_rises (from the summary's `labels` runs), and
     clean_before_corrupted (from the label runs' histories). A run that never fitted took
-    infinitely many steps; a label group that never reached GROUP_FIT_ACCURACY, infinitely many epochs."""
+    infinitely many steps; a label group that never reached GROUP_FIT_ACCURACY, infinitely many epochs.
+    Rises are Kendall's tau over the noise levels with its exact permutation interval (three levels
+    cannot show a rise beyond chance: inconclusive)."""
     out = []
     if summary is not None:
         df = ev.checked(summary, CLAIM_SUMMARY_COLUMNS, source)
@@ -198,68 +195,101 @@ def judge(
             df["test_error"] = 1.0 - df["test_accuracy"]
             levels = df.groupby("label_noise")[["steps_to_fit", "test_error"]].mean().sort_index()
             noise = levels.index.to_numpy()
-            note = ev.seeds_note(df["seed"].nunique())
+            n_seeds = df["seed"].nunique()
+            note = ev.seeds_note(n_seeds)
             listing = ", ".join(f"p={p:g}: {s:.0f}" for p, s in zip(noise, levels["steps_to_fit"]))
-
             steps = levels["steps_to_fit"].to_numpy()
             monotone = bool(np.all(steps[1:] >= steps[:-1])) if len(steps) > 1 else False
-            tau = kendall_tau(noise, steps)
-            held = monotone and not math.isnan(tau) and tau >= TIME_TO_FIT_MIN_TAU
-            out.append(ev.claim(NAME, "time_to_fit_rises", held,
-                              f"steps to fit (inf: never fitted) {listing}; "
-                              f"{'non-decreasing' if monotone else 'not non-decreasing'} in label noise, "
-                              f"Kendall tau {ev.signed(tau)} (need >= {ev.acc(TIME_TO_FIT_MIN_TAU)}){note}"))
-
-            errors = levels["test_error"].to_numpy()
-            tau = kendall_tau(noise, errors)
-            rises = not math.isnan(tau) and tau >= TEST_ERROR_MIN_TAU
-            text = (f"test error {ev.acc(errors[0])} at p={noise[0]:g} -> {ev.acc(errors[-1])} at p={noise[-1]:g}, "
-                    f"Kendall tau {ev.signed(tau)} (need >= {ev.acc(TEST_ERROR_MIN_TAU)})")
-            if 1.0 in levels.index:
-                at_one = levels["test_error"].loc[1.0]
-                chance = abs(at_one - (1 - ev.CHANCE_ACCURACY)) <= ev.CHANCE_BAND
-                text += (f"; at p=1 {ev.acc(at_one)} {'within' if chance else 'outside'} "
-                         f"{ev.acc(1 - ev.CHANCE_ACCURACY)} +/- {ev.acc(ev.CHANCE_BAND)}")
-            else:
-                chance = False
-                text += "; no run at label noise 1 to compare with chance"
-            out.append(ev.claim(NAME, "test_error_rises", rises and chance, text + note))
-
+            out.append(ev.ranked(NAME, "time_to_fit_rises", noise, steps, +1,
+                                 f"steps to fit (inf: never fitted) {listing}, "
+                                 f"{'non-decreasing' if monotone else 'not non-decreasing'} in label noise",
+                                 f"{len(noise)} noise levels", n_seeds, note))
+            out.append(_test_error_rises(df, levels, n_seeds, note))
     if histories is not None:
         out.append(_clean_before_corrupted(histories, histories_source))
     return out
 
 
+def _test_error_rises(df: pd.DataFrame, levels: pd.DataFrame, n_seeds: int, note: str) -> dict:
+    """Test error rising with the noise (tau, permutation interval) to chance at p = 1 (binomial interval)."""
+    noise, errors = levels.index.to_numpy(), levels["test_error"].to_numpy()
+    rank = ev.ranked(NAME, "test_error_rises", noise, errors, +1, "test error vs label noise", f"{len(noise)} noise levels", n_seeds)
+    text = f"test error {ev.acc(errors[0])} at p={noise[0]:g} -> {ev.acc(errors[-1])} at p={noise[-1]:g}; {rank['evidence']}"
+    if 1.0 not in levels.index:
+        return ev.claim(NAME, "test_error_rises", stats.INCONCLUSIVE, text + "; no run at label noise 1 to compare with chance" + note,
+                        rank["effect"], rank["ci_low"], rank["ci_high"], n_seeds)
+    at_one = df[df["label_noise"] == 1.0]
+    chance = 1 - ev.CHANCE_ACCURACY
+    if "n_test_eval" in at_one.columns or n_seeds > 1:
+        at_one = ev.numeric(at_one, ["n_test_eval"], "corruption summary") if "n_test_eval" in at_one.columns else at_one
+        low, high = stats.claim_interval(at_one, lambda f: abs(f["test_error"].mean() - chance),
+                                         {"test_error": ("binomial", "n_test_eval")})
+    else:
+        low, high = math.nan, math.nan
+    distance = abs(levels["test_error"].loc[1.0] - chance)
+    text += (f"; at p=1 {ev.acc(levels['test_error'].loc[1.0])}, {ev.acc(distance)} from chance {ev.acc(chance)} "
+             f"[{ev.acc(low)}, {ev.acc(high)}] (need within {ev.acc(ev.CHANCE_BAND)})")
+    both = stats.combined([rank["verdict"], stats.verdict(low, high, ev.CHANCE_BAND, rising=False)])
+    return ev.claim(NAME, "test_error_rises", both, text + note, rank["effect"], rank["ci_low"], rank["ci_high"], n_seeds)
+
+
+def _lead(h: pd.DataFrame, keys: list[str]) -> float:
+    """The smallest lead, over runs with both groups, of the epoch the corrupted examples reached
+    GROUP_FIT_ACCURACY over the clean ones' (never reached: one epoch after the last)."""
+    leads = []
+    for _, run in h.groupby(keys, sort=True):
+        if run[CLEAN].isna().all() or run[CORRUPTED].isna().all():
+            continue  # p = 0 or p = 1: only one group
+        clean, corrupted = (_first_epoch(run, c) for c in (CLEAN, CORRUPTED))
+        leads.append(corrupted - clean)
+    return float(min(leads)) if leads else math.nan
+
+
+CLEAN, CORRUPTED = "clean_train_accuracy", "corrupted_train_accuracy"
+
+
 def _clean_before_corrupted(histories: pd.DataFrame, source: str) -> dict:
     """A run with 0 < p < 1 is one with both a clean and a corrupted group (both columns filled):
     the history need not say p. A run is one `path` (collect_claims adds it: one file per run)
-    and seed, or one label_noise and seed; label_noise, when present, names the run."""
-    groups = ["clean_train_accuracy", "corrupted_train_accuracy"]
+    and seed, or one label_noise and seed; label_noise, when present, names the run. The effect is
+    the smallest lead in epochs; its interval comes from the binomial error of each group's accuracy
+    (the corrupted group taken as 0.9 p of the evaluated examples, half of them where p is unknown)."""
     h = ev.checked(histories, CLAIM_HISTORY_COLUMNS, source)
-    numeric = CLAIM_HISTORY_COLUMNS + (["label_noise"] if "label_noise" in h.columns else [])
-    h = ev.numeric(h, numeric, source, allow_empty=groups)
+    numeric = CLAIM_HISTORY_COLUMNS + [c for c in ("label_noise", "n_train_eval") if c in h.columns]
+    h = ev.numeric(h, numeric, source, allow_empty=[CLEAN, CORRUPTED])
     keys = [c for c in ("path", "label_noise", "seed") if c in h.columns]
     if h.duplicated([*keys, "epoch"]).any():
         raise GenlabError(f"{source}: an epoch appears twice for one run (runs told apart by {', '.join(keys)})")
     failing, n_runs = [], 0
     for key, run in h.groupby(keys, sort=True):
-        if run[groups[0]].isna().all() or run[groups[1]].isna().all():
-            continue  # p = 0 or p = 1: only one group
+        if run[CLEAN].isna().all() or run[CORRUPTED].isna().all():
+            continue
         n_runs += 1
-        clean, corrupted = (_first_epoch(run, c) for c in groups)
+        clean, corrupted = (_first_epoch(run, c) for c in (CLEAN, CORRUPTED))
         if not clean < corrupted:
             named = dict(zip(keys, key))
             name = (f"p={named['label_noise']:g}" if "label_noise" in named else str(named["path"]))
             failing.append(f"{name} seed {int(named['seed'])} (clean epoch {clean:.0f}, corrupted {corrupted:.0f})")
     if not n_runs:
-        return ev.claim(NAME, "clean_before_corrupted", False, "cannot be tested: no label run with 0 < p < 1")
+        return ev.untestable(NAME, "clean_before_corrupted", "no label run with 0 < p < 1")
+    n_seeds = h["seed"].nunique()
+    if "n_train_eval" in h.columns:
+        share = 0.9 * h["label_noise"] if "label_noise" in h.columns else 0.5
+        h = h.assign(n_corrupted=h["n_train_eval"] * share, n_clean=h["n_train_eval"] * (1 - share))
+        interval = stats.claim_interval(h, lambda f: _lead(f, keys),
+                                        {CLEAN: ("binomial", "n_clean"), CORRUPTED: ("binomial", "n_corrupted")})
+    else:
+        interval = (math.nan, math.nan)
     text = (f"clean train accuracy reached {ev.acc(GROUP_FIT_ACCURACY)} before corrupted in "
-            f"{n_runs - len(failing)} of {n_runs} runs with 0 < p < 1 (never reached: inf)")
+            f"{n_runs - len(failing)} of {n_runs} runs with 0 < p < 1 (never reached: one epoch after the last); "
+            "the smallest lead in epochs")
     if failing:
         text += "; not in " + ", ".join(failing[:3]) + (f" and {len(failing) - 3} more" if len(failing) > 3 else "")
-    return ev.claim(NAME, "clean_before_corrupted", not failing, text)
+    # Leads are whole epochs: held from one epoch ahead (the interval above 0.5), not held at none.
+    return ev.judged(NAME, "clean_before_corrupted", _lead(h, keys), interval, 0.5, True, n_seeds, text)
 
 
 def _first_epoch(run: pd.DataFrame, column: str) -> float:
+    """The first epoch a group's accuracy reached GROUP_FIT_ACCURACY; one after the last if never."""
     reached = run.loc[run[column] >= GROUP_FIT_ACCURACY, "epoch"]
-    return float(reached.min()) if len(reached) else math.inf
+    return float(reached.min()) if len(reached) else float(run["epoch"].max() + 1)

@@ -11,10 +11,13 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import atomic_path
-from ..columns import FINAL_METRICS, FIT_HISTORY_COLUMNS as HISTORY_COLUMNS
+from ..columns import FINAL_METRICS, FIT_HISTORY_COLUMNS, SAMPLING_COLUMNS
 from ..errors import GenlabError
 from ..plots import read_table
 from .corruption import CORRUPTIONS, NAME, SUMMARY_COLUMNS
+
+# What a history must have (the sampling columns are read where present: older histories lack them).
+HISTORY_COLUMNS = [c for c in FIT_HISTORY_COLUMNS if c not in SAMPLING_COLUMNS]
 
 def _read(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
     frame = read_table(path, columns)  # pandas >= 3 parses floats exactly as written
@@ -59,11 +62,12 @@ def summary(histories: Sequence[str], run_specs: Sequence[dict], fit_threshold: 
                 "epochs_to_fit": int(fitted["epoch"].iloc[0]) if len(fitted) else None,
                 "steps_to_fit": int(fitted["step"].iloc[0]) if len(fitted) else None,
                 **{k: float(hist[k].iloc[-1]) for k in FINAL_METRICS},
+                "n_test_eval": hist["n_test_eval"].iloc[-1] if "n_test_eval" in hist else None,
             }
         )
     rows.sort(key=lambda r: (CORRUPTIONS.index(r["corruption"]), r["label_noise"], r["seed"]))  # stable
     frame = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-    for column in ("epochs_to_fit", "steps_to_fit"):
+    for column in ("epochs_to_fit", "steps_to_fit", "n_test_eval"):
         frame[column] = frame[column].astype("Int64")  # integers, missing as an empty cell
     return frame
 

@@ -18,10 +18,12 @@ import numpy as np
 import pandas as pd
 
 from .. import evidence as ev
+from ..columns import FINAL_METRICS, SAMPLING_COLUMNS
 from ..config import TrainConfig
 from ..errors import GenlabError
 from ..plots import TRAIN, TEST, figure, line, read_tables, seeds_note
-from ._shared import check_batch_size, metrics_table, section_config, standard_outputs
+from ..stats import claim_interval, combined, verdict
+from ._shared import check_batch_size, metrics_table, section_config, seeds, standard_outputs
 
 log = logging.getLogger("genlab")
 
@@ -30,7 +32,7 @@ ARCH = "deep_cnn"
 FIGURES = {"interpolation": "image/Flatness_vs_gen_p1_inter.png"}
 SOLUTIONS = {"A": "solution_a", "B": "solution_b"}
 MARKED_RUNS = {"A": "*", "B": "D"}  # marked on other experiments' measure sweeps at their own batch size
-COLUMNS = ["alpha", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seed_a", "seed_b"]
+COLUMNS = ["alpha", *FINAL_METRICS, *SAMPLING_COLUMNS, "seed_a", "seed_b"]
 MAX_ALPHAS = 10_001  # more is a typo in the step, and costs seconds of parsing on every call
 
 
@@ -72,7 +74,7 @@ TEST_IMAGE_KEYS = ("alpha_eval_test_size",)  # besides eval_test_size: keys that
 
 
 def curve_paths(config: dict) -> list[str]:
-    return [f"results/interpolation/seed{seed}.csv" for seed in config["seeds"]]
+    return [f"results/interpolation/seed{seed}.csv" for seed in seeds(config, NAME)]
 
 
 def outputs(config: dict) -> list[str]:
@@ -87,7 +89,7 @@ def jobs(config: dict, cost) -> list[dict]:
     return [
         cost.job(NAME, "interpolate", f"{NAME}/seed{seed}", n_alphas * images * cost.eval_time(ARCH, None), stage=2,
                  reads=[f"{NAME}/{run}/seed{seed}" for run in SOLUTIONS], what=f"{n_alphas} alphas x {images} images")
-        for seed in config["seeds"]
+        for seed in seeds(config, NAME)
     ]
 
 
@@ -195,25 +197,73 @@ def claims(inputs: dict[str, list[str]]) -> list[dict]:
     return out
 
 
-def _sharper_solution(by_batch: pd.Series, measure: str) -> tuple[bool, str]:
-    small, large = by_batch.iloc[0], by_batch.iloc[-1]
-    return len(by_batch) == 2 and large > small, f"{measure} {ev.num(large)} vs {ev.num(small)}"
+def _sharper_solution(rows: pd.DataFrame, measure: str) -> tuple:
+    """The larger-batch solution's value minus the smaller-batch one's, per seed; its mean and a
+    bootstrap interval over seeds (one seed: no interval, inconclusive)."""
+    from ..stats import bootstrap_interval, verdict
+
+    by_seed = rows.pivot_table(index="seed", columns="batch_size", values="value", aggfunc="mean").sort_index(axis=1)
+    if by_seed.shape[1] != 2:
+        return "not_held", math.nan, math.nan, math.nan, f"{measure}: not two solutions of different batch sizes"
+    diff = (by_seed.iloc[:, 1] - by_seed.iloc[:, 0]).dropna().to_list()
+    effect = sum(diff) / len(diff)
+    low, high = bootstrap_interval(diff, lambda picked: sum(picked) / len(picked))
+    small, large = by_seed.iloc[:, 0].mean(), by_seed.iloc[:, 1].mean()
+    return verdict(low, high, 0.0), effect, low, high, f"{measure} {ev.num(large)} vs {ev.num(small)} [diff {ev.num(low)}, {ev.num(high)}]"
 
 
 def _sharper_header(rows: pd.DataFrame) -> str:
     sizes = sorted(rows["batch_size"].unique())
-    return f"sharpness of the batch-{int(sizes[-1])} solution vs the batch-{int(sizes[0])} one (need larger on each): "
+    return (f"sharpness of the batch-{int(sizes[-1])} solution vs the batch-{int(sizes[0])} one (need larger on each, "
+            "the difference's interval over seeds above 0): ")
 
 
-def _alpha_curve(curves: pd.DataFrame, source: str) -> tuple[pd.DataFrame, int]:
+def _alpha_curve(curves: pd.DataFrame, source: str) -> pd.DataFrame:
     df = ev.numeric(ev.checked(curves, CURVE_COLUMNS, source), CURVE_COLUMNS, source)
     df["alpha"] = df["alpha"].round(9)  # the grid is written rounded; this only merges float drift
-    seeds = df["seed_a"].nunique() if "seed_a" in df.columns else 1
-    curve = df.groupby("alpha")[["train_loss", "train_accuracy"]].mean().sort_index()
+    if "seed_a" not in df.columns:
+        df["seed_a"] = 0
     for endpoint in (0.0, 1.0):
-        if endpoint not in curve.index:
+        if endpoint not in set(df["alpha"]):
             raise GenlabError(f"{source}: no row at alpha {endpoint:g}")
-    return curve, seeds
+    return df
+
+
+def _losses(df: pd.DataFrame) -> pd.Series:
+    """The train loss at each alpha, mean over seeds."""
+    return df.groupby("alpha")["train_loss"].mean().sort_index()
+
+
+def _barrier(df: pd.DataFrame) -> tuple[float, float, float]:
+    """(alpha, ratio, excess) of the highest train loss strictly inside (0, 1) over the higher endpoint's."""
+    loss = _losses(df)
+    inside = loss[(loss.index > 0) & (loss.index < 1)]
+    ends = max(loss.loc[0.0], loss.loc[1.0])
+    peak = inside.max()
+    return float(inside.idxmax()), (peak / ends if ends > 0 else math.inf), peak - ends
+
+
+def _outside(df: pd.DataFrame) -> tuple[float, float]:
+    """The loss at the farthest alpha on each side over its endpoint's: (A's side, B's side)."""
+    loss = _losses(df)
+    far_a, far_b = loss.index.min(), loss.index.max()
+    l0, l1 = loss.loc[0.0], loss.loc[1.0]
+    return (loss.loc[far_a] / l0 if l0 > 0 else math.inf), (loss.loc[far_b] / l1 if l1 > 0 else math.inf)
+
+
+def _slopes(df: pd.DataFrame) -> tuple[float, float, float]:
+    """(d, rise per unit alpha on A's side, on B's side) at the same distance d outside [0, 1]."""
+    loss = _losses(df)
+    alphas = loss.index.to_numpy()
+    d = float(min(-alphas.min(), alphas.max() - 1.0))
+    loss_a = float(np.interp(-d, alphas, loss.to_numpy()))  # on the grid itself when it is symmetric
+    loss_b = float(np.interp(1.0 + d, alphas, loss.to_numpy()))
+    return d, (loss_a - loss.loc[0.0]) / d, (loss_b - loss.loc[1.0]) / d
+
+
+def _endpoint_accuracy(m: pd.DataFrame) -> float:
+    by_run = m.groupby(m["run"].astype(str))["train_accuracy"].mean()
+    return float(min(by_run.get("A", math.nan), by_run.get("B", math.nan)))
 
 
 def judge(
@@ -224,66 +274,69 @@ def judge(
 
     alpha 0 is solution A (large batch), alpha 1 is B (small batch); losses are train losses.
     The endpoints' train accuracy comes from the metrics (whole training set) when given,
-    else from the curve's own evaluation at alpha 0 and 1.
+    else from the curve's own evaluation at alpha 0 and 1. Intervals: over seeds, or the
+    sampling error of each evaluated mean (train_loss_se; binomial accuracies).
     """
-    curve, n_seeds = _alpha_curve(curves, source)
-    loss = curve["train_loss"]
-    alphas = curve.index.to_numpy()
-    l0, l1 = loss.loc[0.0], loss.loc[1.0]
-    below, above = alphas[alphas < 0], alphas[alphas > 1]
-    inside = alphas[(alphas > 0) & (alphas < 1)]
+    df = _alpha_curve(curves, source)
+    n_seeds = df["seed_a"].nunique()
     note = ev.seeds_note(n_seeds)
-    out = []
+    loss = _losses(df)
+    alphas = loss.index.to_numpy()
+    l0, l1 = loss.loc[0.0], loss.loc[1.0]
+    has_se = {"train_loss_se", "n_train_eval"} <= set(df.columns)
+    noise = {"train_loss": "train_loss_se", "train_accuracy": ("binomial", "n_train_eval")} if has_se else {}
+
+    def interval(frame, statistic, seed_column="seed_a", noisy=has_se):
+        if frame["seed" if seed_column == "seed" else seed_column].nunique() < 2 and not noisy:
+            return math.nan, math.nan
+        return claim_interval(frame, statistic, noise if seed_column == "seed_a" else m_noise, seed_column)
 
     if metrics is not None:
-        m = ev.numeric(ev.checked(metrics, METRICS_COLUMNS, metrics_source), ["train_accuracy"], metrics_source)
-        by_run = m.groupby(m["run"].astype(str))["train_accuracy"].mean()
-        for run in ("A", "B"):
-            if run not in by_run.index:
+        m = ev.numeric(ev.checked(metrics, METRICS_COLUMNS, metrics_source), ["seed", "train_accuracy"], metrics_source)
+        for run in SOLUTIONS:
+            if run not in set(m["run"].astype(str)):
                 raise GenlabError(f"{metrics_source}: no run {run}")
-        acc_a, acc_b, where = by_run.loc["A"], by_run.loc["B"], "whole training set"
+        m_noise = {"train_accuracy": ("binomial", "n_train_eval")} if "n_train_eval" in m.columns else {}
+        acc_a, acc_b = (m[m["run"].astype(str) == run]["train_accuracy"].mean() for run in SOLUTIONS)
+        low, high = interval(m, _endpoint_accuracy, "seed", bool(m_noise))
+        where = "whole training set"
     else:
-        acc_a, acc_b = curve["train_accuracy"].loc[0.0], curve["train_accuracy"].loc[1.0]
+        ends = df[df["alpha"].isin([0.0, 1.0])].assign(run=lambda f: f["alpha"].map({0.0: "A", 1.0: "B"}))
+        acc_a, acc_b = (ends[ends["run"] == run]["train_accuracy"].mean() for run in SOLUTIONS)
+        m_noise = noise
+        low, high = interval(ends, _endpoint_accuracy)
         where = "curve's training subset"
-    fitted = acc_a >= ENDPOINT_MIN_TRAIN_ACCURACY and acc_b >= ENDPOINT_MIN_TRAIN_ACCURACY
-    text = (f"train accuracy A {ev.acc(acc_a)}, B {ev.acc(acc_b)} ({where}; need >= {ev.acc(ENDPOINT_MIN_TRAIN_ACCURACY)})")
     # Not "lower than the neighbouring alpha": for cross-entropy, scaling up the weights of a network
     # that fits its data lowers the loss, so the line just beyond a fitted endpoint may dip below it.
-    text += f"; train loss A {ev.num(l0)}, B {ev.num(l1)}"
-    out.append(ev.claim(NAME, "endpoints_are_minima", fitted, text + note))
+    out = [ev.judged(NAME, "endpoints_are_minima", min(acc_a, acc_b), (low, high), ENDPOINT_MIN_TRAIN_ACCURACY, True, n_seeds,
+                     f"train accuracy A {ev.acc(acc_a)}, B {ev.acc(acc_b)} ({where}; need both >= "
+                     f"{ev.acc(ENDPOINT_MIN_TRAIN_ACCURACY)}); train loss A {ev.num(l0)}, B {ev.num(l1)}{note}")]
 
-    if len(inside):
-        peak_alpha = float(loss.loc[inside].idxmax())
-        peak, ends = loss.loc[peak_alpha], max(l0, l1)
-        ratio = peak / ends if ends > 0 else math.inf
-        barrier = ratio >= BARRIER_MIN_RATIO and peak - ends >= BARRIER_MIN_EXCESS
-        out.append(ev.claim(NAME, "barrier", barrier,
-                          f"highest train loss inside (0, 1) {ev.num(peak)} at alpha {peak_alpha:g} vs higher endpoint "
-                          f"{ev.num(ends)}: ratio {ev.num(ratio)} (need >= {ev.num(BARRIER_MIN_RATIO)}), excess "
-                          f"{ev.num(peak - ends)} (need >= {ev.num(BARRIER_MIN_EXCESS)}){note}"))
+    if ((alphas > 0) & (alphas < 1)).any():
+        at, ratio, excess = _barrier(df)
+        ratio_ci, excess_ci = interval(df, lambda f: _barrier(f)[1]), interval(df, lambda f: _barrier(f)[2])
+        both = combined([verdict(*ratio_ci, BARRIER_MIN_RATIO), verdict(*excess_ci, BARRIER_MIN_EXCESS)])
+        out.append(ev.judged(NAME, "barrier", ratio, ratio_ci, BARRIER_MIN_RATIO, True, n_seeds,
+                             f"highest train loss inside (0, 1) at alpha {at:g} = {ev.num(ratio)} x the higher endpoint's "
+                             f"(need >= {ev.num(BARRIER_MIN_RATIO)}), excess {ev.num(excess)} [{ev.num(excess_ci[0])}, "
+                             f"{ev.num(excess_ci[1])}] (need >= {ev.num(BARRIER_MIN_EXCESS)}){note}", verdict=both))
     else:
-        out.append(ev.claim(NAME, "barrier", False, "cannot be tested: no alpha strictly inside (0, 1)"))
+        out.append(ev.untestable(NAME, "barrier", "no alpha strictly inside (0, 1)"))
 
-    if len(below) and len(above):
-        far_a, far_b = below.min(), above.max()
-        ratio_a, ratio_b = loss.loc[far_a] / l0 if l0 > 0 else math.inf, loss.loc[far_b] / l1 if l1 > 0 else math.inf
-        rises = ratio_a >= RISE_OUTSIDE_MIN_RATIO and ratio_b >= RISE_OUTSIDE_MIN_RATIO
-        out.append(ev.claim(NAME, "rises_outside", rises,
-                          f"train loss {ev.num(loss.loc[far_a])} at alpha {far_a:g} = {ev.num(ratio_a)} x A's, "
-                          f"{ev.num(loss.loc[far_b])} at alpha {far_b:g} = {ev.num(ratio_b)} x B's "
-                          f"(need both >= {ev.num(RISE_OUTSIDE_MIN_RATIO)}){note}"))
-
-        # Equal distance d outside the segment on both sides: the farthest both sides reach.
-        d = float(min(-far_a, far_b - 1.0))
-        loss_a = float(np.interp(-d, alphas, loss.to_numpy()))  # on the grid itself when it is symmetric
-        loss_b = float(np.interp(1.0 + d, alphas, loss.to_numpy()))
-        slope_a, slope_b = (loss_a - l0) / d, (loss_b - l1) / d
+    if (alphas < 0).any() and (alphas > 1).any():
+        ratio_a, ratio_b = _outside(df)
+        out.append(ev.judged(NAME, "rises_outside", min(ratio_a, ratio_b), interval(df, lambda f: min(_outside(f))),
+                             RISE_OUTSIDE_MIN_RATIO, True, n_seeds,
+                             f"train loss at alpha {alphas.min():g} = {ev.num(ratio_a)} x A's, at alpha {alphas.max():g} = "
+                             f"{ev.num(ratio_b)} x B's (need both >= {ev.num(RISE_OUTSIDE_MIN_RATIO)}){note}"))
+        d, slope_a, slope_b = _slopes(df)
         steeper = "A (large-batch)" if slope_a > slope_b else "B (small-batch)" if slope_b > slope_a else "neither"
-        out.append(ev.claim(NAME, "finding_steeper_side", slope_a > slope_b,
-                          f"train loss rise per unit alpha at distance {d:g} outside [0, 1]: A side (alpha {-d:g}) "
-                          f"{ev.num(slope_a)}, B side (alpha {1 + d:g}) {ev.num(slope_b)}: {steeper} side steeper; "
-                          f"Keskar et al. expect A{note}"))
+        out.append(ev.judged(NAME, "finding_steeper_side", slope_a - slope_b, interval(df, lambda f: _slopes(f)[1] - _slopes(f)[2]),
+                             0.0, True, n_seeds,
+                             f"train loss rise per unit alpha at distance {d:g} outside [0, 1]: A side (alpha {-d:g}) "
+                             f"{ev.num(slope_a)}, B side (alpha {1 + d:g}) {ev.num(slope_b)}: {steeper} side steeper; "
+                             f"Keskar et al. expect A{note}"))
     else:
-        why = "cannot be tested: no alpha on both sides outside [0, 1]"
-        out += [ev.claim(NAME, "rises_outside", False, why), ev.claim(NAME, "finding_steeper_side", False, why)]
+        why = "no alpha on both sides outside [0, 1]"
+        out += [ev.untestable(NAME, "rises_outside", why), ev.untestable(NAME, "finding_steeper_side", why)]
     return out

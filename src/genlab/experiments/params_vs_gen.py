@@ -10,13 +10,15 @@ figures     image/Nbr_para_gen_loss.png, image/Nbr_para_gen_accuracy.png
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from .. import evidence as ev
 from ..config import TrainConfig
 from ..plots import TRAIN, TEST, figure, line, read_tables, seeds_note
-from ..ranks import kendall_tau, spearman_rho
+from ..stats import claim_interval, combined, verdict
 from ._shared import metrics_table, section_config
 
 NAME = "params_vs_gen"
@@ -48,9 +50,6 @@ def plot(metrics_csv: str, loss_png: str, accuracy_png: str) -> None:
 
 # ---------------------------------------------------------------- claims
 
-# Spearman's rho of 0.8 allows one or two neighbouring sizes to swap where the curve is flat (seed
-# noise on a saturated accuracy) but not a curve without a trend.
-RISES_MIN_SPEARMAN = 0.8
 # ...and the largest network must beat the smallest by 5 points of accuracy: a rank correlation
 # alone is satisfied by a rise of 0.001.
 RISES_MIN_GAIN = 0.05
@@ -71,37 +70,58 @@ def claims(inputs: dict[str, list[str]]) -> list[dict]:
     return judge(*found) if found else []
 
 
+def _curve(df: pd.DataFrame) -> pd.Series:
+    return df.groupby("n_params")["test_accuracy"].mean().sort_index()
+
+
+def _gain(df: pd.DataFrame) -> float:
+    acc = _curve(df).to_numpy()
+    return float(acc[-1] - acc[0])
+
+
+def _bend(df: pd.DataFrame) -> float:
+    """The slope per decade of parameters between the two largest sizes over the steepest one (NaN unless rising)."""
+    curve = _curve(df)
+    slopes = np.diff(curve.to_numpy()) / np.diff(np.log10(curve.index.to_numpy(dtype=float)))
+    return float(slopes[-1] / slopes.max()) if slopes.max() > 0 else math.nan
+
+
 def judge(metrics: pd.DataFrame, source: str = "params_vs_gen metrics") -> list[dict]:
     """test_accuracy_rises, test_accuracy_flattens: mean test accuracy (over seeds) against n_params.
 
-    Flattening, precisely: with slopes of test accuracy per decade of parameters between
-    neighbouring sizes, the steepest slope is positive and the slope between the two largest
-    sizes is at most FLATTEN_MAX_LAST_TO_STEEPEST times it: the curve has bent over at the top,
-    wherever along the range it rose.
+    Rising: the gain from the smallest to the largest network, its interval above RISES_MIN_GAIN,
+    and Kendall's tau over the sizes above 0 by its permutation interval. Flattening, precisely:
+    with slopes of test accuracy per decade of parameters between neighbouring sizes, the slope
+    between the two largest sizes over the steepest one, its interval below
+    FLATTEN_MAX_LAST_TO_STEEPEST: the curve has bent over at the top, wherever it rose.
+    Intervals: over seeds, or the binomial error of each test accuracy (n_test_eval).
     """
     df = ev.numeric(ev.checked(metrics, METRICS_COLUMNS, source), METRICS_COLUMNS, source)
     n_seeds = df["seed"].nunique()
-    curve = df.groupby("n_params")["test_accuracy"].mean().sort_index()
+    curve = _curve(df)
     params, acc = curve.index.to_numpy(dtype=float), curve.to_numpy()
     if len(curve) < MIN_SIZES:
-        why = f"cannot be tested: {len(curve)} parameter count(s), at least {MIN_SIZES} needed"
-        return [ev.claim(NAME, "test_accuracy_rises", False, why), ev.claim(NAME, "test_accuracy_flattens", False, why)]
+        why = f"{len(curve)} parameter count(s), at least {MIN_SIZES} needed"
+        return [ev.untestable(NAME, "test_accuracy_rises", why), ev.untestable(NAME, "test_accuracy_flattens", why)]
     note = ev.seeds_note(n_seeds)
+    noise = {"test_accuracy": ("binomial", "n_test_eval")} if "n_test_eval" in df.columns else None
 
-    rho, tau, gain = spearman_rho(params, acc), kendall_tau(params, acc), acc[-1] - acc[0]
-    rises = rho >= RISES_MIN_SPEARMAN and gain >= RISES_MIN_GAIN
-    out = [ev.claim(NAME, "test_accuracy_rises", rises,
-                    f"Spearman rho {ev.signed(rho)} (need >= {ev.acc(RISES_MIN_SPEARMAN)}; Kendall tau {ev.signed(tau)}) "
-                    f"over {len(curve)} sizes; test accuracy {ev.acc(acc[0])} at {params[0]:.0f} params -> "
-                    f"{ev.acc(acc[-1])} at {params[-1]:.0f}, gain {ev.acc(gain)} (need >= {ev.acc(RISES_MIN_GAIN)}){note}")]
+    def interval(statistic):
+        return claim_interval(df, statistic, noise) if noise or n_seeds > 1 else (math.nan, math.nan)
 
-    # Slope of test accuracy per decade of parameters between neighbouring sizes.
+    rank = ev.ranked(NAME, "test_accuracy_rises", params, acc, +1, "test accuracy vs parameters", f"{len(curve)} sizes", n_seeds)
+    gain = acc[-1] - acc[0]
+    low, high = interval(_gain)
+    out = [ev.judged(NAME, "test_accuracy_rises", gain, (low, high), RISES_MIN_GAIN, True, n_seeds,
+                     f"test accuracy {ev.acc(acc[0])} at {params[0]:.0f} params -> {ev.acc(acc[-1])} at {params[-1]:.0f}, "
+                     f"gain {ev.acc(gain)} (need >= {ev.acc(RISES_MIN_GAIN)}); {rank['evidence']}{note}",
+                     verdict=combined([verdict(low, high, RISES_MIN_GAIN), rank["verdict"]]))]
+
     slopes = np.diff(acc) / np.diff(np.log10(params))
     steepest, last = float(slopes.max()), float(slopes[-1])
     at = int(slopes.argmax())
-    flattens = steepest > 0 and last <= FLATTEN_MAX_LAST_TO_STEEPEST * steepest
-    out.append(ev.claim(NAME, "test_accuracy_flattens", flattens,
-                        f"test accuracy slope per decade of params between the two largest sizes {ev.signed(last)} vs "
-                        f"the steepest {ev.signed(steepest)} ({params[at]:.0f} -> {params[at + 1]:.0f} params): "
-                        f"need a rising curve and the last slope <= {ev.num(FLATTEN_MAX_LAST_TO_STEEPEST)} x the steepest{note}"))
+    out.append(ev.judged(NAME, "test_accuracy_flattens", _bend(df), interval(_bend), FLATTEN_MAX_LAST_TO_STEEPEST, False,
+                         n_seeds, f"test accuracy slope per decade of params between the two largest sizes {ev.signed(last)} vs "
+                         f"the steepest {ev.signed(steepest)} ({params[at]:.0f} -> {params[at + 1]:.0f} params): need the "
+                         f"ratio <= {ev.num(FLATTEN_MAX_LAST_TO_STEEPEST)} on a rising curve{note}"))
     return out

@@ -42,7 +42,7 @@ def runs(config: dict) -> list[tuple[str, str]]:
 
 def checkpoints(config: dict) -> list[tuple[str, str, int]]:
     """(experiment, run, seed) of this kind's jobs: every seed of every drawn run."""
-    return [(e, run, seed) for e, run in runs(config) for seed in config["seeds"]]
+    return [(e, run, seed) for e, run in runs(config) for seed in experiments.seeds(config, e)]
 
 
 def check(section: dict, config: dict) -> None:

@@ -92,7 +92,7 @@ def landscape_labels(config: dict) -> dict[str, tuple[str, str]]:
     several = len({e for e, _ in runs}) > 1
     labels = {}
     for experiment, run in runs:
-        cfg = train_config(config, experiment, run, config["seeds"][0])
+        cfg = train_config(config, experiment, run, experiments.seeds(config, experiment)[0])
         name = f"{experiment} {run}" if several else run
         labels[f"{name} (batch {cfg.batch_size})"] = (experiment, run)
     return labels
@@ -101,7 +101,7 @@ def landscape_labels(config: dict) -> dict[str, tuple[str, str]]:
 def landscape_curves(config: dict, kind: str) -> dict[str, list[str]]:
     """Figure label -> the landscape CSVs of that checkpoint, one per seed; kind "1d" or "2d"."""
     return {
-        label: [f"results/landscape/{e}/{run}/seed{seed}_{kind}.csv" for seed in config["seeds"]]
+        label: [f"results/landscape/{e}/{run}/seed{seed}_{kind}.csv" for seed in experiments.seeds(config, e)]
         for label, (e, run) in landscape_labels(config).items()
     }
 
