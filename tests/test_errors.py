@@ -232,6 +232,14 @@ def test_more_config_errors_name_the_key(name, changes, message):
         check_config([1, 2], SCHEMA) if changes is None else _check(**changes)
 
 
+def test_numbers_given_as_strings_are_numbers_where_the_schema_wants_one():
+    """Snakemake's --config 'random_labels={epochs: 40}' hands over the string '40'."""
+    config = _check(random_labels__epochs="40", random_labels__lr="1e-3", seeds=["0", "1"])
+    assert config["random_labels"]["epochs"] == 40 and config["random_labels"]["lr"] == 0.001 and config["seeds"] == [0, 1]
+    with pytest.raises(GenlabError, match=r"^config key random_labels\.epochs: '4\.5' is not of type integer$"):
+        _check(random_labels__epochs="4.5")
+
+
 def test_yaml11_exponents_are_numbers():
     """PyYAML reads 1e-3 as a string; where the schema wants a number it is one."""
     config = yaml.safe_load(TINY.read_text().replace("lr: 1.0e-3, batch_size: 32, epochs: 2,", "lr: 1e-3, batch_size: 32, epochs: 2,", 1))

@@ -58,6 +58,8 @@ def test_every_figure_and_table_is_built(built):
     assert list(claims[0]) == ["experiment", "claim", "held", "verdict", "effect", "ci_low", "ci_high", "n_seeds", "evidence"]
     assert {r["verdict"] for r in claims} <= {"held", "not_held", "inconclusive"}
     assert {r["experiment"] for r in claims} >= {"random_labels", "interpolation", "sensitivity", "corruption"}
+    tables = list((work / "results").rglob("*.csv"))
+    assert len(tables) > 20 and not [t for t in tables if b"\r\n" in t.read_bytes()], "every table ends its lines with LF"
     provenance = json.loads((work / "results/provenance/sensitivity.json").read_text())
     assert len(provenance["runs"]) == 2 and provenance["digest"]
 

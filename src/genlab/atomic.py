@@ -93,7 +93,7 @@ def write_csv(path: str | os.PathLike, rows, columns: Sequence[str]) -> None:
     df = df.reindex(columns=list(columns)).astype(object)
     df = df.where(df.notna(), None)
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, lineterminator="\r\n")
+        df.to_csv(tmp, index=False, lineterminator="\n")  # LF: awk, grep and diff read it as written
 
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 150) -> None:

@@ -136,11 +136,15 @@ def _fill_defaults(config: dict, schema: dict, root: dict | None = None) -> None
 
 
 _YAML11_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+_INTEGER = re.compile(r"^[-+]?\d+$")
 
 
 def _coerce_numbers(value, sub: dict, root: dict):
-    """YAML 1.1 (PyYAML) reads 1e-3 and 1.0e9 as strings; where the schema wants a number, they are one."""
+    """Numbers that arrive as strings are numbers where the schema wants one: YAML 1.1 (PyYAML) reads
+    1e-3 as a string, and Snakemake's --config 'section={epochs: 40}' hands over '40'."""
     sub = _resolve(sub, root)
+    if isinstance(value, str) and "integer" in _types(sub) and _INTEGER.match(value.strip()):
+        return int(value)
     if isinstance(value, str) and "number" in _types(sub) and _YAML11_NUMBER.match(value.strip()):
         return float(value)
     if isinstance(value, dict):
