@@ -75,7 +75,8 @@ def tau_interval(x: Sequence[float], y: Sequence[float], level: float = LEVEL) -
     c = tau_null_halfwidth(n, level)
     if math.isnan(tau) or math.isnan(c):
         return tau, math.nan, math.nan
-    return tau, max(-1.0, tau - c), min(1.0, tau + c)
+    # Rounded: tau and c are ratios of small integers, and 1 - 11/15 - (1 - 11/15) must print as 0.
+    return tau, max(-1.0, round(tau - c, 12)), min(1.0, round(tau + c, 12))
 
 
 def mean_interval(mean: float, std_error: float, level: float = LEVEL) -> tuple[float, float]:
