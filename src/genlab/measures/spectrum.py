@@ -207,15 +207,8 @@ def probe_generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed((seed + PROBE_SEED_OFFSET) % 2**32)
 
 
-def hutchinson_trace(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    n_probes: int = 100,
-    seed: int = 0,
-    chunk_size: int = 1000,
-    deflate: dict | None = None,
-) -> dict:
+def hutchinson_trace(model: nn.Module, x: torch.Tensor, y: torch.Tensor, n_probes: int = 100, seed: int = 0,
+                     chunk_size: int = 1000, deflate: dict | None = None) -> dict:
     """Hutchinson's estimate of tr(H) = E[z^T H z] with Rademacher probes z (entries +-1),
     deflated by a Lanczos basis when `deflate` is given.
 
