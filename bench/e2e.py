@@ -238,7 +238,7 @@ def same_work(workdir: Path, plain_out: Path, config: dict) -> dict:
     for experiment in TARGETS:
         subset = torch.load(workdir / f"results/subsets/{experiment}.pt", weights_only=True)
         params = subset["params"]
-        idx, y = draw_subset(len(labels), int(params["n_train"]), int(params["seed"]), labels, bool(params["random_labels"]))
+        idx, y = draw_subset(len(labels), int(params["n_train"]), int(params["seed"]), labels, bool(params["permuted_labels"]))
         subsets_ok &= bool(torch.equal(idx, subset["indices"]) and torch.equal(y, subset["labels"]))
     accuracy = {}
     by_run = {(r["experiment"], r["run"], r["seed"]): r for r in plain_rows}

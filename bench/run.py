@@ -391,7 +391,7 @@ if micro:  # the bench variant: another slice size for large batches
     genlab.training.CPU_MICRO_BATCH = micro
 after_imports = hwm_kib()
 fingerprint = data_fingerprint(root)
-subset_job(f"{tmp}/subset.pt", root, subset_spec(cfg["n_train"], cfg["data_seed"], cfg["random_labels"]), fingerprint)
+subset_job(f"{tmp}/subset.pt", root, subset_spec(cfg["n_train"], cfg["data_seed"], cfg["permuted_labels"]), fingerprint)
 train_job(cfg, f"{tmp}/subset.pt", root, f"{tmp}/ckpt.pt", f"{tmp}/history.csv", f"{tmp}/resume", fingerprint,
           threads=threads, device="cpu")
 print(json.dumps([after_imports, hwm_kib()]))

@@ -149,6 +149,11 @@ def test_params_vs_gen_rises_verdicts(accuracies, n_test, expected):
     assert verdicts(params_vs_gen.judge(width_metrics(accuracies, n_test=n_test)))["test_accuracy_rises"] == expected
 
 
+def test_params_vs_gen_flattening_on_few_test_images_is_inconclusive():
+    rows = params_vs_gen.judge(width_metrics([0.30, 0.45, 0.58, 0.68, 0.76, 0.82, 0.86], n_test=100))
+    assert verdicts(rows)["test_accuracy_flattens"] == INCONCLUSIVE
+
+
 def test_params_vs_gen_too_few_sizes_is_inconclusive_not_dropped():
     rows = params_vs_gen.judge(width_metrics([0.3, 0.8], widths=(2, 20)))
     assert verdicts(rows) == {"test_accuracy_rises": INCONCLUSIVE, "test_accuracy_flattens": INCONCLUSIVE}
@@ -197,6 +202,7 @@ def test_interpolation_all_held():
         ({2.0: 0.015, 1.5: 0.012}, 1e-4, interp_metrics(), {"rises_outside": NOT_HELD, "finding_steeper_side": HELD}),
         (None, 1e-4, interp_metrics(acc_a=0.982, n_eval=200), {"endpoints_are_minima": INCONCLUSIVE}),  # 0.98 +- 0.01
         ({-1.0: 0.04, 2.0: 0.021}, 0.003, interp_metrics(), {"rises_outside": INCONCLUSIVE}),  # 2.0 and 2.1 x, noisy
+        ({0.5: 0.2}, 0.05, interp_metrics(), {"barrier": INCONCLUSIVE}),  # 10 x, but its excess 0.18 +- 0.1
     ],
 )
 def test_interpolation_verdicts(losses, loss_se, metrics, expected):
@@ -430,6 +436,13 @@ def test_large_batch_sharper_not_held_and_inconclusive(measures_claims):
     rows = measures_claims(measures, metrics)
     assert [r["verdict"] for r in rows] == [INCONCLUSIVE, NOT_HELD]  # one seed: A vs B has no interval
     assert "hessian_eig1 -1.000" in rows[1]["evidence"] and "1 estimate(s) not converged" in rows[1]["evidence"]
+
+
+def test_large_batch_sharper_over_seeds_not_held_and_a_weak_ranking_inconclusive(measures_claims):
+    rows = measures_claims(*measures_tables({"keskar_eps1e-3": [6, 5, 4, 3, 2, 1]}, a_value=1.0, b_value=5.0, seeds=(0, 1, 2)))
+    assert [r["verdict"] for r in rows] == [NOT_HELD, NOT_HELD] and rows[0]["ci_high"] < 0
+    weak = measures_claims(*measures_tables({"keskar_eps1e-3": [1, 3, 2, 4, 6, 5]}))  # tau 0.73 over six sizes
+    assert weak[1]["verdict"] == INCONCLUSIVE and weak[1]["ci_low"] == 0.0
 
 
 def test_large_batch_sharper_needs_every_batch_size(measures_claims):

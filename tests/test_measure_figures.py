@@ -96,7 +96,7 @@ def test_ranking_on_hand_made_csvs(tmp_path):
     measures, metrics = write_study(tmp_path)
     table = ranking(measures, metrics)
     assert list(table.columns) == RANKING_COLUMNS == [
-        "measure", "kendall_tau", "tau_ci_low", "tau_ci_high", "n_checkpoints", "n_runs", "predictor"
+        "measure", "kendall_tau", "tau_ci_low", "tau_ci_high", "n_checkpoints", "n_runs", "n_unconverged", "predictor"
     ]
     assert list(table["measure"]) == ["hessian_eig1", "keskar_0.001", "hessian_trace"]  # |tau| 1, 1 (by name), < 1
     assert list(table["kendall_tau"][:2]) == [-1.0, 1.0]
@@ -149,7 +149,7 @@ def test_ranking_intervals_tell_a_predictor_from_noise_and_rerun_byte_identical(
     first = (tmp_path / "ranking.csv").read_bytes()
     plot_job("ranking", str(tmp_path / "ranking.csv"), table=str(measures), metrics=[str(m) for m in metrics])
     assert (tmp_path / "ranking.csv").read_bytes() == first
-    assert first.splitlines()[0] == b"measure,kendall_tau,tau_ci_low,tau_ci_high,n_checkpoints,n_runs,predictor"
+    assert first.splitlines()[0] == b"measure,kendall_tau,tau_ci_low,tau_ci_high,n_checkpoints,n_runs,n_unconverged,predictor"
 
 
 def test_titles_and_labels_are_readable():

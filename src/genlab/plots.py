@@ -81,6 +81,12 @@ def seeds_note(df: pd.DataFrame, key: str = "seed") -> str:
     return f" (seed {seeds[0]})" if seeds else ""
 
 
+def legend_below(ax, handles=None, ncol: int = 4) -> None:
+    """The legend under the axes (below the x label), never over the data; saved figures are cropped tight."""
+    kwargs = {"handles": handles} if handles is not None else {}
+    ax.legend(**kwargs, loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize="small", ncol=ncol, frameon=False)
+
+
 @contextmanager
 def figure(path: str | Path, title: str, figsize: tuple[float, float] = (6.4, 4.2)) -> Iterator:
     """A figure with one axis, titled, gridded and saved atomically on exit."""

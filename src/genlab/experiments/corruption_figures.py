@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib import colormaps
 
 from ..atomic import save_figure
-from ..plots import figure, mean_band, plt, seeds_note
+from ..plots import figure, legend_below, mean_band, plt, seeds_note
 from .corruption import CORRUPTIONS, INPUT_CORRUPTIONS, SUMMARY_COLUMNS
 from .corruption_summary import _histories_frame, _read
 
@@ -83,7 +83,7 @@ def plot_learning_curves(histories: Sequence[str], run_specs: Sequence[dict], pn
         ax.set_xlabel("optimizer steps")
         ax.set_ylabel("training cross-entropy loss")
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize="small")
+        legend_below(ax, ncol=3)
 
 
 def _input_positions(frame: pd.DataFrame) -> dict[str, float]:
@@ -121,20 +121,23 @@ def _marked_point(ax, x: float, values: pd.Series, corruption: str) -> None:
 def plot_time_to_fit(summary_csv: str | Path, png: str | Path) -> None:
     """Zhang Fig. 1b: optimizer steps until train accuracy reached fit_threshold, against label noise.
 
-    Fitted seeds give the mean and min-max; a run with a seed that never fitted also gets a
+    Fitted seeds give the mean and min-max, and each seed its own small point; a run with a seed that never fitted also gets a
     hollow marker on the dotted line at the top, labelled with how many seeds did not fit.
     """
     frame = _read(summary_csv, SUMMARY_COLUMNS)
-    frame = frame.assign(ksteps=frame["steps_to_fit"] / 1000.0)
-    top = 1.0 if frame["ksteps"].isna().all() else 1.12 * frame["ksteps"].max()
+    frame = frame.assign(steps=frame["steps_to_fit"].astype(float))
+    top = 1000.0 if frame["steps"].isna().all() else 1.12 * frame["steps"].max()
     with figure(png, "Time to fit the training data" + seeds_note(frame), figsize=(7.0, 4.4)) as ax:
         labels = frame[frame["corruption"] == "labels"]
-        _band(ax, labels, "label_noise", "ksteps", "label noise", NOISE_LINE, marker="o", markersize=5)
+        _band(ax, labels, "label_noise", "steps", "label noise", NOISE_LINE, marker="o", markersize=5)
         unfitted = False
-        for x, corruption, values in _points(frame, "ksteps"):
+        for x, corruption, values in _points(frame, "steps"):
             fitted = values.dropna()
             if corruption != "labels" and len(fitted):
                 _marked_point(ax, x, fitted, corruption)
+            if len(fitted) > 1:  # every seed's own time, beside the mean and band
+                color = NOISE_LINE if corruption == "labels" else INPUT_STYLE[corruption][0]
+                ax.plot([x] * len(fitted), fitted, marker=".", markersize=4, color=color, alpha=0.6, linestyle="none")
             missing = len(values) - len(fitted)
             if missing:
                 unfitted = True
@@ -147,9 +150,9 @@ def plot_time_to_fit(summary_csv: str | Path, png: str | Path) -> None:
                     va="top", fontsize="x-small", color="gray")
         ax.set_ylim(0, top * 1.15)
         _noise_axis(ax, frame, _input_positions(frame))
-        ax.set_ylabel("thousand steps to fit")
+        ax.set_ylabel("optimizer steps to fit")
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize="small", loc="center left")
+            legend_below(ax)
 
 
 def plot_test_error(summary_csv: str | Path, png: str | Path) -> None:
@@ -166,7 +169,7 @@ def plot_test_error(summary_csv: str | Path, png: str | Path) -> None:
         ax.set_ylim(0, 1.02)
         _noise_axis(ax, frame, _input_positions(frame))
         ax.set_ylabel("test error")
-        ax.legend(fontsize="small", loc="upper left")
+        legend_below(ax)
 
 
 def plot_memorization(histories: Sequence[str], run_specs: Sequence[dict], png: str | Path) -> None:
@@ -196,7 +199,8 @@ def plot_memorization(histories: Sequence[str], run_specs: Sequence[dict], png: 
         if ps:
             for ax in axes[:, 0]:
                 ax.set_ylabel("train accuracy (labels trained on)")
-            flat[0].legend(fontsize="small", loc="lower right")
+            handles, labels = flat[0].get_legend_handles_labels()
+            fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize="small", frameon=False)
         fig.suptitle("Memorization of corrupted labels" + seeds_note(frame))
         save_figure(fig, png)
     finally:

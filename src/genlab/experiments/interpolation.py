@@ -21,7 +21,7 @@ from .. import evidence as ev
 from ..columns import FINAL_METRICS, SAMPLING_COLUMNS
 from ..config import TrainConfig
 from ..errors import GenlabError
-from ..plots import TRAIN, TEST, figure, line, read_tables, seeds_note
+from ..plots import TRAIN, TEST, figure, legend_below, line, read_tables, seeds_note
 from ..stats import claim_interval, combined, verdict
 from ._shared import check_batch_size, metrics_table, section_config, seeds, standard_outputs
 
@@ -164,7 +164,7 @@ def plot(csvs: Sequence[str], png: str) -> None:
         acc.set_ylabel("accuracy (dashed)")
         acc.set_ylim(0, 1.02)
         # Below the axes: the curves fill the whole frame at both ends.
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize="small", ncol=4)
+        legend_below(ax, handles)
 
 
 # ---------------------------------------------------------------- claims

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import evidence as ev
 from ..config import TrainConfig
-from ..plots import TRAIN, TEST, figure, line, read_tables, seeds_note
+from ..plots import TRAIN, TEST, figure, legend_below, line, read_tables, seeds_note
 from ..stats import claim_interval, combined, verdict
 from ._shared import metrics_table, section_config
 
@@ -45,7 +45,7 @@ def plot(metrics_csv: str, loss_png: str, accuracy_png: str) -> None:
             ax.set_xscale("log")
             ax.set_xlabel("number of parameters")
             ax.set_ylabel(ylabel)
-            ax.legend()
+            legend_below(ax)
 
 
 # ---------------------------------------------------------------- claims

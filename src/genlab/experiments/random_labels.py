@@ -19,7 +19,7 @@ import pandas as pd
 from .. import evidence as ev
 from ..config import TrainConfig
 from ..errors import GenlabError
-from ..plots import TRAIN, TEST, figure, line, read_tables, seeds_note
+from ..plots import TRAIN, TEST, figure, legend_below, line, read_tables, seeds_note
 from ..stats import claim_interval
 from ._shared import history_paths, section_config
 
@@ -49,7 +49,7 @@ def plot(histories: Sequence[str], loss_png: str, accuracy_png: str) -> None:
                 ax.set_ylim(0, 1.02)
             ax.set_xlabel("epoch")
             ax.set_ylabel(ylabel)
-            ax.legend()
+            legend_below(ax)
 
 
 # ---------------------------------------------------------------- claims

@@ -96,6 +96,8 @@ def tau_title(rank_row: Mapping) -> str:
     tau, low, high = rank_row["kendall_tau"], rank_row["tau_ci_low"], rank_row["tau_ci_high"]
     n, runs = int(rank_row["n_checkpoints"]), int(rank_row["n_runs"])
     text = f"$\\tau$ = {_number(tau)} [{_number(low)}, {_number(high)}], n = {n} ({runs} run{'s' * (runs != 1)})"
+    if rank_row.get("n_unconverged"):
+        text += f", {int(rank_row['n_unconverged'])} not converged"
     if rank_row["predictor"]:
         return text
     contains_zero = math.isnan(low) or math.isnan(high) or low <= 0 <= high

@@ -13,6 +13,8 @@ The ranking (RANKING_COLUMNS, results/measures/ranking.csv), one row per measure
                               byte-identical), resamples without a tau (a constant variable) dropped
     n_checkpoints, n_runs     the checkpoints behind it and their distinct (experiment, run) pairs: the
                               seeds of one run are repeats of one configuration, not new ones
+    n_unconverged             of those checkpoints, the estimates that did not converge (Lanczos, the ascent):
+                              a ranking built on them says so
     predictor                 True when the interval excludes 0 and |tau| exceeds what ordering the
                               checkpoints at random reaches in 95 % of orderings (genlab.stats): a
                               perfectly ordered handful of points resamples to [1, 1], which alone says little
@@ -38,7 +40,8 @@ from .rows import KEY
 PathLike = str | os.PathLike
 
 METRIC_COLUMNS = [*KEY, "train_accuracy", "test_accuracy"]
-RANKING_COLUMNS = ["measure", "kendall_tau", "tau_ci_low", "tau_ci_high", "n_checkpoints", "n_runs", "predictor"]
+RANKING_COLUMNS = ["measure", "kendall_tau", "tau_ci_low", "tau_ci_high", "n_checkpoints", "n_runs", "n_unconverged",
+                   "predictor"]
 LEVEL = 0.95
 BOOTSTRAP_SAMPLES = 2000  # percentile intervals need >= 1000 resamples (Efron and Tibshirani 1993)
 BOOTSTRAP_SEED = 0
@@ -74,7 +77,8 @@ def joined(measures_csv: PathLike | Sequence[PathLike], metrics_csvs: Sequence[P
         )
     metrics = metrics.assign(gap=metrics["train_accuracy"] - metrics["test_accuracy"])
     keep = [*KEY, "gap"] + (["batch_size"] if "batch_size" in metrics.columns else [])
-    rows = measures[[*KEY, "measure", "value"]].merge(metrics[keep], on=KEY, how="inner")
+    carried = ["converged"] if "converged" in measures.columns else []
+    rows = measures[[*KEY, "measure", "value", *carried]].merge(metrics[keep], on=KEY, how="inner")
     comparable = ~rows["measure"].str.startswith(PER_LAYER_PREFIX)
     return rows[comparable & np.isfinite(rows["value"]) & np.isfinite(rows["gap"])]
 
@@ -97,6 +101,13 @@ def is_predictor(tau: float, low: float, high: float, n: int) -> bool:
     return abs(tau) > tau_null_halfwidth(n, LEVEL)
 
 
+def unconverged(group: pd.DataFrame) -> int:
+    """Rows whose estimate says it did not converge (an empty cell: the measure has no such notion)."""
+    if "converged" not in group.columns:
+        return 0
+    return int(group["converged"].astype(str).str.strip().str.lower().isin(["false", "0", "0.0"]).sum())
+
+
 def _rank_key(row: dict) -> tuple:
     tau = row["kendall_tau"]
     return (math.isnan(tau), 0.0 if math.isnan(tau) else -abs(tau), row["measure"])
@@ -110,7 +121,8 @@ def rank(rows: pd.DataFrame) -> pd.DataFrame:
         n = len(group)
         found.append({
             "measure": measure, "kendall_tau": tau, "tau_ci_low": low, "tau_ci_high": high, "n_checkpoints": n,
-            "n_runs": len(group.drop_duplicates(["experiment", "run"])), "predictor": is_predictor(tau, low, high, n),
+            "n_runs": len(group.drop_duplicates(["experiment", "run"])), "n_unconverged": unconverged(group),
+            "predictor": is_predictor(tau, low, high, n),
         })
     found.sort(key=_rank_key)
     return pd.DataFrame(found, columns=RANKING_COLUMNS)
