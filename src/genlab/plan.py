@@ -13,7 +13,7 @@ import json
 from . import experiments
 from .config import TrainConfig
 from .errors import GenlabError
-from .experiments._shared import RUN_DIR, runs
+from .experiments._shared import run_files, runs  # noqa: F401 - run_files: the workflow reads it from here
 
 
 def run_names(config: dict, experiment: str) -> list[str]:
@@ -27,11 +27,6 @@ def all_runs(config: dict, experiment: str) -> list[tuple[str, int]]:
 def run_paths(config: dict, experiment: str, pattern: str) -> list[str]:
     """`pattern` ("...{run}...{seed}...") filled in for every run and seed of an experiment."""
     return [pattern.format(run=run, seed=seed) for run, seed in all_runs(config, experiment)]
-
-
-def run_files(config: dict, experiment: str, name: str) -> list[str]:
-    """checkpoint.pt or history.csv of every run and seed of an experiment."""
-    return run_paths(config, experiment, RUN_DIR.replace("{experiment}", experiment) + "/" + name)
 
 
 def train_config(config: dict, experiment: str, run: str, seed: int | str) -> TrainConfig:

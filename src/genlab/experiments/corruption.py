@@ -31,7 +31,7 @@ from .. import stats
 from ..columns import FINAL_METRICS
 from ..config import TrainConfig
 from ..errors import GenlabError
-from ._shared import check_batch_size, run_files, runs, section_config, standard_outputs
+from ._shared import check_batch_size, history_paths, runs, section_config, standard_outputs
 
 NAME = "corruption"
 ARCH = "deep_cnn"
@@ -85,7 +85,7 @@ def all_runs(config: dict) -> list[tuple[str, int]]:
 
 def histories(config: dict) -> list[str]:
     """Every run's history, in plan order (run_specs gives the run of each)."""
-    return run_files(config, NAME, "history.csv")
+    return history_paths(config, NAME)
 
 
 def run_specs(config: dict) -> list[dict]:
