@@ -491,13 +491,14 @@ def write_inputs(tmp_path) -> dict[str, list[str]]:
 def test_write_claims_is_byte_identical_and_complete(tmp_path):
     paths = write_inputs(tmp_path)
     first, second = tmp_path / "out" / "claims.csv", tmp_path / "claims2.csv"
-    df = write_claims(paths, first)
-    write_claims(paths, second)
+    df = write_claims(paths, first, "0123456789abcdef")
+    write_claims(paths, second, "0123456789abcdef")
     data = first.read_bytes()
-    assert data == second.read_bytes()
-    write_claims(paths, first)
+    assert data == second.read_bytes() and b"\r" not in data
+    write_claims(paths, first, "0123456789abcdef")
     assert first.read_bytes() == data
-    assert data.decode().splitlines()[0] == "experiment,claim,held,verdict,effect,ci_low,ci_high,n_seeds,evidence"
+    assert data.decode().splitlines()[0] == (
+        "experiment,claim,kind,held,verdict,effect,ci_low,ci_high,n_seeds,evidence,config_digest")
     back = pd.read_csv(first)
     assert list(back.columns) == claims.COLUMNS
     assert back["held"].dtype == bool and back["held"].all() and set(back["verdict"]) == {HELD}
@@ -512,7 +513,11 @@ def test_write_claims_is_byte_identical_and_complete(tmp_path):
         ("sensitivity", "large_batch_sharper"),
         ("corruption", "time_to_fit_rises"), ("corruption", "test_error_rises"), ("corruption", "clean_before_corrupted"),
     ]
-    assert df.equals(collect_claims(paths))
+    assert df.equals(collect_claims(paths, "0123456789abcdef"))
+    assert set(back["config_digest"]) == {"0123456789abcdef"}
+    assert list(back.loc[back["kind"] == "finding", "claim"]) == [
+        "finding_steeper_side", "finding_sensitivity_vs_batch_size", "finding_sensitivity_tracks_gap"]
+    assert (back.loc[back["kind"] != "finding", "kind"] == "claim").all()
     lines = summary_lines(back)
     assert lines[0] == ("13 claims: 13 held, 0 not held, 0 inconclusive; "
                         "3 findings (held: agrees with the literature): 3 held, 0 not held, 0 inconclusive")

@@ -1,15 +1,16 @@
 """genlab estimate: the cost model on hand-made times (no timing), and the CLI with a fake calibration."""
 
 import math
+import re
 import subprocess
 import sys
 
 import pytest
 
 from genlab import calibration, cost, estimate, plan, rates, scheduling
-from genlab.cli import check_config_files, main
+from genlab.cli import check_config_files, load_config, main, parse_config_overrides
 from genlab.config import TrainConfig, eval_epochs
-from workflow_runner import REPO
+from workflow_runner import REPO, TINY, snakemake_cmd
 
 CONFIG = str(REPO / "config.yaml")
 QUICK = str(REPO / "presets/quick.yaml")
@@ -110,7 +111,29 @@ def test_only_chosen_experiments_are_counted():
     config = check_config_files([CONFIG])
     config["experiments"] = ["params_vs_gen"]
     experiments = {r["experiment"] for r in cost.plan_jobs(config, model())}
-    assert experiments == {"params_vs_gen", "measures", "(config)"}
+    assert experiments == {"params_vs_gen", "measures", cost.STUDY}
+    table = estimate.table([], cost.summarize(cost.plan_jobs(config, model()), 2))
+    assert [line.split()[0] for line in table[1:]] == ["params_vs_gen", "measures"]  # experiments only
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("files, extra", [
+    ([QUICK], ()),
+    ([str(TINY)], ()),
+    ([QUICK], ("experiments=[params_vs_gen,sensitivity]",)),
+    ([CONFIG], ()),
+])
+def test_job_count_is_snakemakes(tmp_path, files, extra):
+    """The estimate plans exactly the jobs `snakemake -n` lists, for presets and a choice of experiments."""
+    config = load_config(files, parse_config_overrides(list(extra)))
+    planned = len(cost.plan_jobs(config, model()))
+    cmd = [*snakemake_cmd(tmp_path, "-n", configfile=None, extra=extra)]
+    for path in files:
+        cmd[cmd.index("--cores"):cmd.index("--cores")] = ["--configfile", path]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    totals = re.findall(r"^total\s+(\d+)$", out.stdout + out.stderr, flags=re.M)
+    assert totals and int(totals[-1]) == planned
 
 
 def test_timing_interpolates_batches_and_widths():

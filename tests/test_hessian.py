@@ -8,7 +8,8 @@ from torch import nn
 from genlab.errors import GenlabError
 from genlab.measures import hessian
 from genlab.measures.context import MeasureContext
-from genlab.measures.loss import flat_loss, hvp, layer_name, trainable
+from genlab.models import build_model
+from genlab.measures.loss import flat_loss, hvp, layer_names, trainable
 from genlab.measures.spectrum import hessian_spectrum, hutchinson_trace, lanczos
 
 
@@ -152,7 +153,7 @@ def test_hutchinson_trace_within_three_standard_errors_and_layers_add_up(problem
     result = hutchinson_trace(model, x, y, n_probes=60, seed=0, chunk_size=17)
     exact = torch.trace(h).item()
     assert abs(result["trace"] - exact) <= 3 * result["std_error"]
-    assert list(result["per_layer"]) == ["layer0", "layer3"]
+    assert list(result["per_layer"]) == ["conv1", "dense1"]
     assert sum(result["per_layer"].values()) == result["trace"]
     diagonal = torch.diagonal(h)
     for (name, estimate), block in zip(result["per_layer"].items(), (diagonal[:20], diagonal[20:])):
@@ -168,7 +169,7 @@ def test_deflated_trace_is_within_its_standard_errors_and_layers_add_up(problem)
         result = hutchinson_trace(model, x, y, n_probes=6, seed=seed, chunk_size=17, deflate=spectrum)
         assert result["deflated"] == 10 and result["n_probes"] == 6
         assert abs(result["trace"] - exact) <= 4 * result["std_error"]  # t with 5 dof: |t| > 4 has p = 0.01
-        assert list(result["per_layer"]) == ["layer0", "layer3"]
+        assert list(result["per_layer"]) == ["conv1", "dense1"]
         assert sum(result["per_layer"].values()) == result["trace"]
         for (name, estimate), block in zip(result["per_layer"].items(), (diagonal[:20], diagonal[20:])):
             assert abs(estimate - block.sum().item()) <= 4 * result["per_layer_std_error"][name]
@@ -190,8 +191,8 @@ def test_hessian_rows_carry_each_bound_and_the_trace_its_standard_error(problem)
     options = {"measures": ["hessian"], "n_points": 100, "seed": 0, "hessian": {"k": 2, "iters": 7, "probes": 4, "tol": 1e-3}}
     context = MeasureContext(cfg=None, options=options, seed=0, chunk_size=30, n_train=100, subset=None)
     rows = {r["measure"]: r for r in hessian.run(model, (x, y), context)}
-    assert list(rows) == ["hessian_eig1", "hessian_eig2", "hessian_eig_min", "hessian_trace", "hessian_trace_layer0",
-                          "hessian_trace_layer3"]
+    assert list(rows) == ["hessian_eig1", "hessian_eig2", "hessian_eig_min", "hessian_trace", "hessian_trace_conv1",
+                          "hessian_trace_dense1"]
     for name, exact in (("hessian_eig1", eig[-1]), ("hessian_eig2", eig[-2]), ("hessian_eig_min", eig[0])):
         r = rows[name]
         assert r["steps"] == 7 and r["error_bound"] >= abs(r["value"] - exact.item())
@@ -200,7 +201,7 @@ def test_hessian_rows_carry_each_bound_and_the_trace_its_standard_error(problem)
     assert rows["hessian_eig1"]["converged"] and rows["hessian_eig2"]["converged"] and not rows["hessian_eig_min"]["converged"]
     trace = rows["hessian_trace"]
     assert trace["std_error"] > 0 and trace["converged"] is None and trace["error_bound"] is None
-    assert trace["value"] == rows["hessian_trace_layer0"]["value"] + rows["hessian_trace_layer3"]["value"]
+    assert trace["value"] == rows["hessian_trace_conv1"]["value"] + rows["hessian_trace_dense1"]["value"]
 
 
 def test_hutchinson_does_not_depend_on_chunking(problem):
@@ -210,10 +211,14 @@ def test_hutchinson_does_not_depend_on_chunking(problem):
     assert a["trace"] == pytest.approx(b["trace"], rel=1e-10)
 
 
-def test_layer_names():
-    assert layer_name("0.weight") == layer_name("0.bias") == "layer0"
-    assert layer_name("features.3.weight") == "layer_features_3"
-    assert layer_name("w") == "layer_w"
+def test_layer_names_count_each_kind_in_order():
+    names = layer_names(build_model("deep_cnn"))
+    assert sorted(set(names.values())) == ["conv1", "conv2", "conv3", "dense1", "dense2"]
+    assert names["0.weight"] == names["0.bias"] == "conv1"
+    nested = nn.Sequential(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)), nn.Linear(2, 1))
+    assert layer_names(nested) == {"0.0.weight": "dense1", "0.0.bias": "dense1", "0.1.weight": "batchnorm1d1",
+                                   "0.1.bias": "batchnorm1d1", "1.weight": "dense2", "1.bias": "dense2"}
+    assert layer_names(nn.Linear(2, 1)) == {"weight": "weight", "bias": "bias"}  # the model itself is the layer
 
 
 def test_errors_name_the_culprit(problem):

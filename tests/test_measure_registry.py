@@ -62,12 +62,12 @@ def test_the_kinds_keys_partition_the_measures_section():
 
 def test_sharpness_is_the_top_eigenvalue_and_keskar():
     yes = ["hessian_eig1", "keskar_0.001", "keskar_0.0005", "keskar_1e-05"]
-    no = ["hessian_eig2", "hessian_eig_min", "hessian_trace", "hessian_trace_layer0", "average_sharpness_0.001",
+    no = ["hessian_eig2", "hessian_eig_min", "hessian_trace", "hessian_trace_conv1", "average_sharpness_0.001",
           "sensitivity", "landscape"]
     assert [measures.is_sharpness(n) for n in yes] == [True] * len(yes)
     assert [measures.is_sharpness(n) for n in no] == [False] * len(no)
     assert measures.sharpness_names(reference()) == ["hessian_eig1", "keskar_0.001", "keskar_0.0005"]
-    assert [measures.kind_of(n) for n in ("hessian_trace_layer3", "average_sharpness_0.01", "sensitivity")] == [
+    assert [measures.kind_of(n) for n in ("hessian_trace_dense1", "average_sharpness_0.01", "sensitivity")] == [
         "hessian", "average_sharpness", None
     ]
 

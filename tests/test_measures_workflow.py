@@ -77,7 +77,7 @@ def test_measure_job_writes_the_tidy_table(study):
     table = rows(out)
     assert list(table[0]) == MEASURE_COLUMNS
     assert [r["measure"] for r in table] == [
-        "hessian_eig1", "hessian_eig_min", "hessian_trace", "hessian_trace_layer0", "hessian_trace_layer3",
+        "hessian_eig1", "hessian_eig_min", "hessian_trace", "hessian_trace_conv1", "hessian_trace_dense1",
         "keskar_0.001", "keskar_0.0005", "average_sharpness_0.001", "average_sharpness_0.01",
     ]
     assert {(r["experiment"], r["run"], r["seed"], r["n_points"]) for r in table} == {("sensitivity", "batch16", "0", "20")}

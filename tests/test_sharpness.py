@@ -160,8 +160,8 @@ def test_run_measures_rows_names_and_restoration():
     assert_bitwise(model, saved)
     assert all(list(row) == ROW_COLUMNS for row in rows)
     assert [row["measure"] for row in rows] == [
-        "hessian_eig1", "hessian_eig2", "hessian_eig_min", "hessian_trace", "hessian_trace_layer0",
-        "hessian_trace_layer3", "keskar_0.001", "keskar_0.0005", "average_sharpness_0.001",
+        "hessian_eig1", "hessian_eig2", "hessian_eig_min", "hessian_trace", "hessian_trace_conv1",
+        "hessian_trace_dense1", "keskar_0.001", "keskar_0.0005", "average_sharpness_0.001",
     ]
     by_name = {row["measure"]: row for row in rows}
     assert all(row["n_points"] == 20 for row in rows)

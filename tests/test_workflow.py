@@ -55,7 +55,14 @@ def test_every_figure_and_table_is_built(built):
     measures = _csv(work / "results/measures/all.csv")
     assert {"hessian_eig1", "hessian_trace", "sensitivity"} <= {r["measure"] for r in measures}
     claims = _csv(work / "results/claims.csv")
-    assert list(claims[0]) == ["experiment", "claim", "held", "verdict", "effect", "ci_low", "ci_high", "n_seeds", "evidence"]
+    assert list(claims[0]) == ["experiment", "claim", "kind", "held", "verdict", "effect", "ci_low", "ci_high", "n_seeds",
+                               "evidence", "config_digest"]
+    assert {r["kind"] for r in claims} == {"claim", "finding"}
+    digest = (work / "results/config.yaml").read_text().split("# config digest: ")[1][:16]
+    assert {r["config_digest"] for r in claims} == {digest}
+    for name in ("params_vs_gen", "corruption"):  # the epochs a run trained, and how many images measured it
+        for row in _csv(work / f"results/metrics/{name}.csv"):
+            assert 1 <= int(row["epochs_trained"]) <= int(row["epochs"]) and int(row["n_test_eval"]) > 0
     assert {r["verdict"] for r in claims} <= {"held", "not_held", "inconclusive"}
     assert {r["experiment"] for r in claims} >= {"random_labels", "interpolation", "sensitivity", "corruption"}
     tables = list((work / "results").rglob("*.csv"))

@@ -2,8 +2,8 @@
 
 Each experiment module states its own claims (`claim_inputs(config)`: the CSVs they rest on;
 `claims(inputs)`: the rows) with the helpers of genlab.evidence; this module collects them over
-the registry, writes results/claims.csv and prints its summary. The table has one row per claim,
-`experiment,claim,held,evidence`. A claim whose experiment was not run (no input given) is not
+the registry, writes results/claims.csv and prints its summary. The table has one row per claim
+(COLUMNS). A claim whose experiment was not run (no input given) is not
 emitted; claims on the flatness measures get the measure table and the measured runs' metrics.
 """
 
@@ -20,8 +20,12 @@ from .errors import GenlabError
 from .evidence import FINDING_PREFIX
 from .stats import HELD, INCONCLUSIVE, NOT_HELD
 
-# verdict: held, not_held or inconclusive (genlab.stats); held (true only for held) stays for older readers.
-COLUMNS = ["experiment", "claim", "held", "verdict", "effect", "ci_low", "ci_high", "n_seeds", "evidence"]
+# kind: claim (the study's own statement, held = it passed) or finding (a paper's result, held = this run
+# agrees with it). verdict: held, not_held or inconclusive (genlab.stats); held (true only for held) stays
+# for older readers. config_digest: the effective config that made the row (results/config.yaml).
+COLUMNS = ["experiment", "claim", "kind", "held", "verdict", "effect", "ci_low", "ci_high", "n_seeds", "evidence",
+           "config_digest"]
+CLAIM, FINDING = "claim", "finding"
 SEPARATOR = "__"  # claims-rule input names: <experiment>__<input>, identifiers as Snakemake wants
 
 Inputs = Mapping[str, Mapping[str, Sequence[str | os.PathLike]]]
@@ -59,7 +63,7 @@ def nested_inputs(flat: Mapping[str, Sequence[str]]) -> dict[str, dict[str, list
     return found
 
 
-def collect_claims(inputs: Inputs) -> pd.DataFrame:
+def collect_claims(inputs: Inputs, config_digest: str = "") -> pd.DataFrame:
     """Every experiment's claims, in registry order, from its inputs (experiments without inputs are skipped)."""
     unknown = sorted(set(inputs) - set(experiments.names()))
     if unknown:
@@ -69,12 +73,15 @@ def collect_claims(inputs: Inputs) -> pd.DataFrame:
         given = {key: [str(p) for p in paths] for key, paths in (inputs.get(name) or {}).items() if paths}
         if given:
             rows += experiments.get(name).claims(given)
-    return pd.DataFrame(rows, columns=COLUMNS).astype({"held": bool, "n_seeds": "Int64"})
+    df = pd.DataFrame(rows, columns=COLUMNS).astype({"held": bool, "n_seeds": "Int64"})
+    df["kind"] = [FINDING if str(name).startswith(FINDING_PREFIX) else CLAIM for name in df["claim"]]
+    df["config_digest"] = config_digest
+    return df
 
 
-def write_claims(inputs: Inputs, out_csv: str | os.PathLike) -> pd.DataFrame:
+def write_claims(inputs: Inputs, out_csv: str | os.PathLike, config_digest: str = "") -> pd.DataFrame:
     """Write the claims table atomically; the same inputs give the same bytes."""
-    df = collect_claims(inputs)
+    df = collect_claims(inputs, config_digest)
     with atomic_path(out_csv) as tmp:
         df.to_csv(tmp, index=False, lineterminator="\n")
     return df
@@ -88,7 +95,7 @@ def summary_lines(df: pd.DataFrame) -> list[str]:
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise GenlabError(f"claims table: missing column(s) {', '.join(missing)}")
-    finding = df["claim"].astype(str).str.startswith(FINDING_PREFIX)
+    finding = df["kind"] == FINDING
 
     def counts(rows: pd.DataFrame, what: str) -> str:
         n = rows["verdict"].value_counts()

@@ -14,8 +14,11 @@ HISTORY_COLUMNS = ["epoch", *FINAL_METRICS, *SAMPLING_COLUMNS, "seed", "data_see
 FIT_HISTORY_COLUMNS = [
     "epoch", "step", *FINAL_METRICS, *SAMPLING_COLUMNS, "clean_train_accuracy", "corrupted_train_accuracy", "seed", "data_seed",
 ]
-# results/metrics/{experiment}.csv: one row per run and seed.
+# The epochs a run actually trained: `epochs` is the most it may train, a run trained to fit stops earlier.
+EPOCHS_TRAINED = "epochs_trained"
+# results/metrics/{experiment}.csv: one row per run and seed; n_train_eval / n_test_eval are the
+# numbers of images the final metrics were measured on.
 METRICS_COLUMNS = [
-    "experiment", "run", "seed", "data_seed", "arch", "width", "n_train", "lr", "batch_size", "epochs",
+    "experiment", "run", "seed", "data_seed", "arch", "width", "n_train", "lr", "batch_size", "epochs", EPOCHS_TRAINED,
     "precision", "n_params", *FINAL_METRICS, *SAMPLING_COLUMNS,
 ]

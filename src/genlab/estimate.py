@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .cost import DEFAULT_FIXED_COST_S, JOB_OVERHEAD_S, WARM_JOB_S, model_for, parallel_jobs, plan_jobs, summarize
+from .cost import DEFAULT_FIXED_COST_S, JOB_OVERHEAD_S, STUDY, WARM_JOB_S, model_for, parallel_jobs, plan_jobs, summarize
 from .rates import Timing, coarse_calibrations
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +45,9 @@ def total_line(summary: dict, device: str, prefix: str | None = None) -> str:
     total = summary["total"]
     where = "this CPU" if device == "cpu" else "this GPU"
     prefix = prefix or f"total on {where}:"
-    line = (f"{prefix} about {duration(total['wall_s'])} for {total['jobs']} jobs"
+    study = summary["experiments"].get(STUDY, {}).get("jobs", 0)
+    with_study = f" (with {study} of the whole study: effective config, claims, rule all)" if study else ""
+    line = (f"{prefix} about {duration(total['wall_s'])} for {total['jobs']} jobs{with_study}"
             f" ({summary['parallel']} at a time; {duration(total['job_s'])} of job time,"
             f" longest job {duration(total['longest_s'])})")
     if total["upper_bound"]:
@@ -76,6 +78,8 @@ def start_line(config: dict, cores: int | None) -> str:
 def table(rows: Sequence[dict], summary: dict) -> list[str]:
     lines = [f"{'experiment':<15}{'jobs':>5}  {'job time':>14}  {'longest job':>14}  {'critical path':>14}"]
     for name, s in summary["experiments"].items():
+        if name == STUDY:
+            continue
         note = ("  upper bound: Lanczos and ascent counted at their max steps" if name == "measures" else
                 "  upper bound: runs stop once they fit, counted at their max epochs") if s["upper_bound"] else ""
         lines.append(f"{name:<15}{s['jobs']:>5}  {duration(s['job_s']):>14}  {duration(s['longest_s']):>14}"
@@ -159,5 +163,6 @@ def run_cli(config: dict, device: str, cores: int, coarse: bool = False, fixed_c
         print_(line)
     if device == "cuda" and parallel > 1:
         print_(f"note: the {parallel} jobs at a time share the GPU; assumed not to slow each other down")
-    print_(total_line(summary, device))
+    where = "this CPU" if device == "cpu" else "this GPU"
+    print_(total_line(summary, device, prefix=f"total on {where} (coarse rates, not measured here):" if coarse else None))
     return {"rows": rows, "summary": summary, "calibrations": cals, "fixed_cost": fixed_cost}

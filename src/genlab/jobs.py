@@ -17,7 +17,7 @@ from .config import TrainConfig
 from .data import load_job_data
 from .device import configure, describe, pick_device
 from .errors import GenlabError
-from .columns import FINAL_METRICS, FIT_HISTORY_COLUMNS, HISTORY_COLUMNS, METRICS_COLUMNS, SAMPLING_COLUMNS
+from .columns import EPOCHS_TRAINED, FINAL_METRICS, FIT_HISTORY_COLUMNS, HISTORY_COLUMNS, METRICS_COLUMNS, SAMPLING_COLUMNS
 from .training import train
 
 log = logging.getLogger("genlab")
@@ -76,7 +76,7 @@ def metrics_rows(checkpoints: list[str], planned: list[dict], fingerprint: dict 
             {
                 **{k: getattr(cfg, k) for k in METRICS_COLUMNS if hasattr(cfg, k)},
                 "n_params": ckpt["n_params"],
-                **{k: ckpt["metrics"].get(k) for k in (*FINAL_METRICS, *SAMPLING_COLUMNS)},
+                **{k: ckpt["metrics"].get(k) for k in (*FINAL_METRICS, *SAMPLING_COLUMNS, EPOCHS_TRAINED)},
             }
         )
     return rows

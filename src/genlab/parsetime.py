@@ -44,3 +44,19 @@ def put_first_on_pythonpath(src: str) -> None:
 
     rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != src]
     os.environ["PYTHONPATH"] = os.pathsep.join([src, *rest])
+
+
+def anchored_paths(config: dict, checkout: str | Path) -> dict:
+    """data_root and plugin files, when relative, as paths under the checkout (the Snakefile's folder).
+
+    So a run kept in its own directory (`snakemake --directory runs/quick ...`) reads the same
+    MNIST copy and plugins as a run in the checkout: these paths never depend on the run directory.
+    """
+
+    def anchor(path):  # anything but a text is left to the schema's one-line error
+        return str(Path(checkout, path)) if isinstance(path, str) and not Path(path).is_absolute() else path
+
+    out = {"data_root": anchor(config["data_root"])}
+    if isinstance(config.get("plugins"), list):
+        out["plugins"] = [anchor(path) for path in config["plugins"]]
+    return out

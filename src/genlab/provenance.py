@@ -23,13 +23,26 @@ def write_provenance(record: dict, out: str | Path) -> None:
         tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
+def effective(config: dict) -> dict:
+    """The config without its runtime-only keys: what the results depend on."""
+    return {k: v for k, v in config.items() if k not in RUNTIME_KEYS}
+
+
+def config_digest(config: dict) -> str:
+    """16 hex digits naming the effective config; results/config.yaml and results/claims.csv carry it."""
+    from .plan import digest
+
+    return digest(effective(config))
+
+
 def write_effective_config(config: dict, out: str | Path) -> None:
     header = (
         "# The effective config of the run that made these results: config.yaml, presets and --config\n"
         f"# merged, schema defaults filled in. Runtime-only keys ({', '.join(RUNTIME_KEYS)}) are left out:\n"
         "# they change how a job runs, never a result.\n"
+        f"# config digest: {config_digest(config)} (also in results/claims.csv)\n"
     )
-    shown = {k: v for k, v in config.items() if k not in RUNTIME_KEYS}
+    shown = effective(config)
     with atomic_path(out) as tmp:
         tmp.write_text(header + yaml.safe_dump(shown, sort_keys=False))
 

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .atomic import remove_stale_temps, save_torch
-from .columns import FINAL_METRICS, SAMPLING_COLUMNS
+from .columns import EPOCHS_TRAINED, FINAL_METRICS, SAMPLING_COLUMNS
 from .config import TrainConfig
 from .data import Tensors
 from .errors import GenlabError
@@ -171,7 +171,8 @@ class TrainResult:
 
     @property
     def final(self) -> dict:
-        return {k: self.history[-1][k] for k in (*FINAL_METRICS, *SAMPLING_COLUMNS)}
+        last = self.history[-1]  # the last epoch trained is always measured
+        return {**{k: last[k] for k in (*FINAL_METRICS, *SAMPLING_COLUMNS)}, EPOCHS_TRAINED: last["epoch"]}
 
     def fit(self, threshold: float | None) -> dict:
         """epochs_to_fit and steps_to_fit: the first measured epoch whose train accuracy reached threshold."""

@@ -2,7 +2,7 @@
 from genlab import claims as study_claims
 
 
-# One row per claim of the study (experiment, claim, held, evidence); a claim that does not hold
+# One row per claim of the study (experiment, claim, kind, verdict, effect, interval, evidence); a claim that does not hold
 # is reported as such and does not fail the workflow.
 rule claims:
     input:
@@ -18,6 +18,7 @@ rule claims:
         "../../envs/genlab.yaml"
     params:
         provenance=[record["digest"] for record in PROVENANCE.values()],
+        config_digest=CONFIG_DIGEST,
     script:
         "../scripts/claims.py"
 

@@ -11,13 +11,23 @@ from genlab.config import RUNTIME_KEYS
 from genlab.errors import GenlabError
 from genlab.estimate import start_line as estimate_line
 from genlab.fingerprint import data_fingerprint
-from genlab.parsetime import check_device, fingerprint_warning, put_first_on_pythonpath
-from genlab.provenance import report_mismatches
+from genlab.parsetime import (
+    anchored_paths,
+    check_device,
+    fingerprint_warning,
+    put_first_on_pythonpath,
+)
+from genlab.provenance import (
+    config_digest,
+    effective as effective_config,
+    report_mismatches,
+)
 from genlab.scheduling import UNBLOCKING_PRIORITY, priorities
 from genlab.validate import validate
 
 put_first_on_pythonpath(SRC)
 try:
+    config.update(anchored_paths(config, workflow.basedir))
     config.update(validate(config))
     check_device(config["device"])
     CHOSEN = experiments.chosen(config)
@@ -35,9 +45,8 @@ if "--report" in sys.argv:
 RUN_DIR = "results/runs/{experiment}/{run}/seed{seed}"
 
 
-EFFECTIVE_CONFIG = {
-    key: value for key, value in config.items() if key not in RUNTIME_KEYS
-}
+EFFECTIVE_CONFIG = effective_config(config)
+CONFIG_DIGEST = config_digest(config)
 
 
 # The coarse cost of the planned jobs, printed once when a run (not a dry run) starts; and the

@@ -5,4 +5,4 @@ from genlab.claims import nested_inputs, write_claims
 from genlab.scripting import job
 
 with job(snakemake):
-    write_claims(nested_inputs(dict(snakemake.input.items())), snakemake.output[0])
+    write_claims(nested_inputs(dict(snakemake.input.items())), snakemake.output[0], snakemake.params.config_digest)

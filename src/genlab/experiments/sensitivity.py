@@ -94,14 +94,17 @@ def plot_sharpness(table: str, metrics: list[str], png: str, names: list[str], m
 
 
 def jobs(config: dict, cost) -> list[dict]:
-    """A Jacobian job per run and seed (reading its checkpoint), and the summary table."""
+    """A Jacobian job per run and seed (reading its checkpoint), the summary table, and the sharpness figure when drawn."""
     n_points = config[NAME]["n_points"]
     rows = [
         cost.job(NAME, "sensitivity_measure", f"{NAME}/{run}/seed{seed}", n_points * cost.point_time(ARCH, None), stage=2,
                  reads=[f"{NAME}/{run}/seed{seed}"], what=f"{n_points} points")
         for run, seed in runs(config, NAME)
     ]
-    return rows + [cost.light_job(NAME, f"{NAME}_summary", f"{NAME}_summary", stage=3)]
+    rows.append(cost.light_job(NAME, f"{NAME}_summary", f"{NAME}_summary", stage=3))
+    if sharpness_measures(config):  # the figure of the flatness measures against batch size
+        rows.append(cost.light_job(NAME, "plot_sharpness_vs_batch_size", "plot/sharpness_vs_batch_size"))
+    return rows
 
 
 def sensitivity_job(

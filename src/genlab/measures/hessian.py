@@ -10,7 +10,7 @@ Measure names:
                                      its standard error; converged and error_bound empty: the
                                      estimate is unbiased whether or not Lanczos converged, its
                                      whole uncertainty is std_error
-    hessian_trace_<layer>            per layer (layer0, layer2, ...: genlab.measures.loss.layer_name);
+    hessian_trace_<layer>            per layer (conv1, dense2, ...: genlab.measures.loss.layer_names);
                                      they add up to hessian_trace
 
 config key  measures.hessian {k, iters, probes, tol}; numerics in genlab.measures.spectrum.

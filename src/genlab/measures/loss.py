@@ -35,16 +35,30 @@ def trainable(model: nn.Module) -> tuple[list[str], list[nn.Parameter]]:
     return [name for name, _ in named], [p for _, p in named]
 
 
-def layer_name(parameter_name: str) -> str:
-    """Layer a parameter belongs to: its owning module's path, prefixed with "layer".
+# Layer kinds named for readers: the first conv layer is conv1, the second dense layer dense2.
+LAYER_KINDS = ((nn.Conv2d, "conv"), (nn.Linear, "dense"))
 
-    "0.weight" and "0.bias" (index 0 of an nn.Sequential) -> "layer0"; "4.weight" -> "layer4";
-    a named path "features.3.weight" -> "layer_features_3"; a parameter held directly by the
-    model ("w") -> "layer_w". Names stay valid as a suffix of a measure name.
+
+def layer_names(model: nn.Module) -> dict[str, str]:
+    """parameter name -> the layer it belongs to, counted per kind in the order of the model's modules:
+    "0.weight" of an nn.Sequential(Conv2d, ReLU, Conv2d, ..., Linear) -> "conv1", its last Linear -> "dense2".
+
+    A module of another kind is named by its class ("batchnorm1"), a parameter held directly by
+    the model by its own name. Names stay valid as a suffix of a measure name.
     """
-    path, _, _ = parameter_name.rpartition(".")
-    path = (path or parameter_name).replace(".", "_")
-    return "layer" + path if path[:1].isdigit() else "layer_" + path
+    counts: dict[str, int] = {}
+    found = {}
+    for path, module in model.named_modules():
+        own = [name for name, _ in module.named_parameters(recurse=False)]
+        if not own:
+            continue
+        kind = next((label for cls, label in LAYER_KINDS if isinstance(module, cls)), type(module).__name__.lower())
+        if not path:  # parameters of the model itself, no submodule
+            found.update({name: name for name in own})
+            continue
+        counts[kind] = counts.get(kind, 0) + 1
+        found.update({f"{path}.{name}": f"{kind}{counts[kind]}" for name in own})
+    return found
 
 
 def check_data(x: torch.Tensor, y: torch.Tensor, chunk_size: int) -> None:

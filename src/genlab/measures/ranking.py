@@ -45,9 +45,9 @@ RANKING_COLUMNS = ["measure", "kendall_tau", "tau_ci_low", "tau_ci_high", "n_che
 LEVEL = 0.95
 BOOTSTRAP_SAMPLES = 2000  # percentile intervals need >= 1000 resamples (Efron and Tibshirani 1993)
 BOOTSTRAP_SEED = 0
-# A per-layer trace ("layer3") names different layers in different architectures: it is kept in
-# the table, but ranking it across all checkpoints would compare unlike things.
-PER_LAYER_PREFIX = "hessian_trace_layer"
+# A per-layer trace ("hessian_trace_conv2") names different layers in different architectures: it is
+# kept in the table, but ranking it across all checkpoints would compare unlike things.
+PER_LAYER_PREFIX = "hessian_trace_"
 
 
 def paths_of(paths: PathLike | Sequence[PathLike]) -> list[PathLike]:

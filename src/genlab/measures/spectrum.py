@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import GenlabError
-from .loss import check_data, chunk_grads, chunks, grad_dot_backward, hvp, layer_name, std_error, trainable
+from .loss import check_data, chunk_grads, chunks, grad_dot_backward, hvp, layer_names, std_error, trainable
 
 
 # ---- extreme eigenvalues: Lanczos ------------------------------------------------------------
@@ -214,7 +214,7 @@ def hutchinson_trace(model: nn.Module, x: torch.Tensor, y: torch.Tensor, n_probe
 
     Returns {"trace", "std_error", "per_layer": {layer: trace}, "per_layer_std_error":
     {layer: std error}, "n_probes", "deflated": dimension of the deflated subspace (0: plain)}.
-    Layers are named by layer_name ("layer0", "layer2", ... for an nn.Sequential); each layer's
+    Layers are named by layer_names ("conv1", "dense2", ...); each layer's
     estimate is the mean over the same probes of its block of z^T H z (plus, deflated, its
     exact part), so the layers add up to the total: trace is sum(per_layer.values()).
     std_error is the sample standard deviation of the per-probe totals over sqrt(n_probes):
@@ -276,7 +276,8 @@ def hutchinson_trace(model: nn.Module, x: torch.Tensor, y: torch.Tensor, n_probe
                     z = [s[j].to(p.dtype) for s, p in zip(signs, params)]
                 hz = grad_dot_backward(grads, params, z, retain_graph=True)
                 blocks[j] += torch.stack([(zi * hi).sum().double() for zi, hi in zip(z, hz)])
-    layers = [layer_name(name) for name in names]
+    named = layer_names(model)
+    layers = [named[name] for name in names]
     order = list(dict.fromkeys(layers))
     member = torch.tensor([[layer == name for name in order] for layer in layers], dtype=torch.float64)  # (params, L)
     per_probe_layer = (blocks.cpu() @ member).tolist()  # (n_probes, L)
