@@ -5,6 +5,7 @@
     genlab fetch-mnist resources/data                          # download once (e.g. on a cluster's login node)
     genlab inspect results/runs/<experiment>/<run>/seed0/checkpoint.pt
     genlab estimate config.yaml presets/quick.yaml [--config key=value ...] [--device cpu|cuda] [--cores N]
+    genlab compare runs/quick runs/cpu_hour                    # two finished runs: settings, claims, metrics
 """
 
 from __future__ import annotations
@@ -114,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--coarse", action="store_true", help="no calibration: the reference machine's throughputs")
     p.add_argument("--fixed-cost", type=float, help="seconds per job besides its work (default: measured)")
     p.add_argument("--jobs", action="store_true", help="also list every training and measuring job")
+    p = sub.add_parser("compare", help="two finished runs side by side: settings that differ, claims, final metrics")
+    p.add_argument("run_a", help="a run's folder (holding results/): . or one made with snakemake --directory")
+    p.add_argument("run_b")
     args = parser.parse_args(argv)
     try:
         if args.command == "check-config":
@@ -131,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             config = load_config(args.files or [str(SCHEMA.parents[2] / "config.yaml")], parse_config_overrides(args.config))
             device = args.device or estimate.resolve_device(config["device"])
             estimate.run_cli(config, device, max(1, args.cores), args.coarse, args.fixed_cost, args.jobs)
+        elif args.command == "compare":
+            from .compare import compare
+
+            print("\n".join(compare(args.run_a, args.run_b)))
         elif args.command == "fetch-mnist":
             for path in ensure_mnist(args.data_root):
                 print(f"{path}: ok")
