@@ -34,7 +34,7 @@ from ..errors import GenlabError
 from ..registry import Registry
 
 # The built-in kinds, in the order their rows appear in a measure table.
-BUILTIN = ("hessian", "keskar", "average_sharpness", "landscape", "norms", "pacbayes")
+BUILTIN = ("hessian", "keskar", "average_sharpness", "landscape", "norms", "pacbayes", "optimisation")
 # Keys of config section `measures` that no kind owns.
 SHARED_KEYS = ("experiments", "measures", "n_points", "seed")
 INTERFACE = ("NAME", "KEYS", "SCHEMA", "PER_CHECKPOINT", "check", "run", "cost", "is_sharpness", "names")
