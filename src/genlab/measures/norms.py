@@ -95,17 +95,21 @@ def values(model, data, context) -> tuple[dict, dict]:
 
 
 def run(model, data, context) -> list[dict]:
+    """The measures; those built on spectral norms carry the power iterations' most steps and whether all
+    converged (empty for a network without convolutions: its dense layers' norms are exact)."""
     n = len(data[1])
     found, spectral = values(model, data, context)
     iterated = [r for r in spectral.values() if r["steps"] is not None]
-    all_converged = all(r["converged"] for r in spectral.values())
+    steps = max((r["steps"] for r in iterated), default=None)
+    converged = all(r["converged"] for r in iterated) if iterated else None
     rows = []
     for measure in MEASURES:
-        uses_spectral = measure.startswith("spectral_")
-        rows.append(row(f"{NAME}_{measure}", found[measure], n, converged=all_converged if uses_spectral and iterated else None,
-                        steps=max(r["steps"] for r in iterated) if uses_spectral and iterated else None))
+        spectral_based = measure.startswith("spectral_")
+        rows.append(row(f"{NAME}_{measure}", found[measure], n, steps=steps if spectral_based else None,
+                        converged=converged if spectral_based else None))
     for layer, r in spectral.items():
-        rows.append(row(f"{NAME}_spectral_{layer}", r["value"], n, steps=r["steps"], converged=r["converged"] if r["steps"] else None))
+        exact = r["steps"] is None  # a dense layer
+        rows.append(row(f"{NAME}_spectral_{layer}", r["value"], n, steps=r["steps"], converged=None if exact else r["converged"]))
     return rows
 
 

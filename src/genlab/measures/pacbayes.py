@@ -66,11 +66,11 @@ def run(model, data, context) -> list[dict]:
     magnitude = noise_scale(model, x, y, draws=o["pacbayes_draws"], seed=context.seed,
                             magnitude_eps=o["pacbayes_mag_eps"], **search)
     alpha = worst_case_scale(model, x, y, ascent_steps=o["pacbayes_ascent_steps"], **search)
-    names_, params = trainable(model)
+    param_names, params = trainable(model)
     start = context.initial_state()
     with torch.no_grad():
         squared = sum(p.double().pow(2).sum().item() for p in params)
-        from_start = sum((p.double() - start[k].to(p.device).double()).pow(2).sum().item() for k, p in zip(names_, params))
+        from_start = sum((p.double() - start[k].to(p.device).double()).pow(2).sum().item() for k, p in zip(param_names, params))
     s = sigma["value"]
 
     def found(measure: str, value: float, search: dict) -> dict:
