@@ -48,7 +48,9 @@ def test_every_builtin_kind_exports_the_interface():
         module.check(section, reference())
         assert all(measures.kind_of(name) == kind for name in module.names(section))
         assert module.cost(section, 60000, 10000, 1e-3, 1e-4) > 0
-    assert measures.checkpoint_kinds() == ["hessian", "keskar", "average_sharpness"]
+    assert measures.checkpoint_kinds() == ["hessian", "keskar", "average_sharpness", "norms", "pacbayes", "optimisation"]
+    # Jiang et al.'s kinds are there to be chosen, not computed by default: the presets' cost stays.
+    assert measures.per_checkpoint(reference()) == ["hessian", "keskar", "average_sharpness"]
     with pytest.raises(GenlabError, match="unknown measure kind 'flatness', expected one of hessian"):
         measures.get("flatness")
 

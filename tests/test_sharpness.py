@@ -133,7 +133,7 @@ def test_mean_loss_is_the_mean_cross_entropy_whatever_the_chunking():
 def test_measure_suffix_round_trips():
     assert measure_suffix(1e-3) == "0.001" and measure_suffix(5e-4) == "0.0005" and measure_suffix(1e-5) == "1e-05"
     assert all(float(measure_suffix(v)) == v for v in (1e-3, 5e-4, 0.1 + 0.2, 1))
-    assert measures.BUILTIN == ("hessian", "keskar", "average_sharpness", "landscape")
+    assert measures.BUILTIN[:4] == ("hessian", "keskar", "average_sharpness", "landscape")
 
 
 SECTION = {

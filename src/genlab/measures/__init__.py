@@ -18,6 +18,8 @@ describes itself:
     checkpoints(config) -> [(experiment, run, seed)]        the checkpoints of its own jobs
                                                             (required when PER_CHECKPOINT is False)
     check_against_data(section, config, n_test)             sizes against the MNIST test split
+    is_invariant(measure_name) -> bool | None               unchanged when one ReLU layer is scaled by c
+                                                            and the next by 1/c (genlab.measures.reparam)
 
 Nothing else (suite, jobs, checks, tables, the estimate, the claims) names a kind: they loop
 over `names()`. Importing this package (and a kind module) does not import torch: the
@@ -32,7 +34,7 @@ from ..errors import GenlabError
 from ..registry import Registry
 
 # The built-in kinds, in the order their rows appear in a measure table.
-BUILTIN = ("hessian", "keskar", "average_sharpness", "landscape")
+BUILTIN = ("hessian", "keskar", "average_sharpness", "landscape", "norms", "pacbayes", "optimisation")
 # Keys of config section `measures` that no kind owns.
 SHARED_KEYS = ("experiments", "measures", "n_points", "seed")
 INTERFACE = ("NAME", "KEYS", "SCHEMA", "PER_CHECKPOINT", "check", "run", "cost", "is_sharpness", "names")
@@ -90,6 +92,13 @@ def measure_names(config: dict) -> list[str]:
     """The measure names the config's `measure` jobs write (those not depending on the network)."""
     section = config["measures"]
     return [name for kind in per_checkpoint(config) for name in get(kind).names(section)]
+
+
+def is_invariant(measure_name: str) -> bool | None:
+    """Whether the measure is invariant under genlab.measures.reparam's rescaling; None where its kind does not say."""
+    kind = kind_of(measure_name)
+    says = getattr(get(kind), "is_invariant", None) if kind else None
+    return says(measure_name) if says else None
 
 
 def sharpness_names(config: dict) -> list[str]:

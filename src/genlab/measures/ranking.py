@@ -83,14 +83,15 @@ def joined(measures_csv: PathLike | Sequence[PathLike], metrics_csvs: Sequence[P
     return rows[comparable & np.isfinite(rows["value"]) & np.isfinite(rows["gap"])]
 
 
-def tau_with_interval(values: Sequence[float], gaps: Sequence[float]) -> tuple[float, float, float]:
+def tau_with_interval(values: Sequence[float], gaps: Sequence[float], samples: int = BOOTSTRAP_SAMPLES,
+                      seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
     """(tau, low, high): Kendall's tau-b of the pairs and its percentile bootstrap interval over pairs."""
     values, gaps = np.asarray(values, dtype=float), np.asarray(gaps, dtype=float)  # (N,), (N,)
 
     def resampled_tau(picked: list[int]) -> float:
         return kendall_tau(values[picked], gaps[picked])
 
-    low, high = bootstrap_interval(range(len(values)), resampled_tau, BOOTSTRAP_SAMPLES, LEVEL, BOOTSTRAP_SEED)
+    low, high = bootstrap_interval(range(len(values)), resampled_tau, samples, LEVEL, seed)
     return kendall_tau(values, gaps), low, high
 
 
