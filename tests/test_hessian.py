@@ -218,7 +218,7 @@ def test_layer_names_count_each_kind_in_order():
     nested = nn.Sequential(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)), nn.Linear(2, 1))
     assert layer_names(nested) == {"0.0.weight": "dense1", "0.0.bias": "dense1", "0.1.weight": "batchnorm1d1",
                                    "0.1.bias": "batchnorm1d1", "1.weight": "dense2", "1.bias": "dense2"}
-    assert layer_names(nn.Linear(2, 1)) == {"weight": "weight", "bias": "bias"}  # the model itself is the layer
+    assert layer_names(nn.Linear(2, 1)) == {"weight": "dense1", "bias": "dense1"}  # the model itself is the layer
 
 
 def test_errors_name_the_culprit(problem):

@@ -39,26 +39,25 @@ def trainable(model: nn.Module) -> tuple[list[str], list[nn.Parameter]]:
 LAYER_KINDS = ((nn.Conv2d, "conv"), (nn.Linear, "dense"))
 
 
-def layer_names(model: nn.Module) -> dict[str, str]:
-    """parameter name -> the layer it belongs to, counted per kind in the order of the model's modules:
-    "0.weight" of an nn.Sequential(Conv2d, ReLU, Conv2d, ..., Linear) -> "conv1", its last Linear -> "dense2".
-
-    A module of another kind is named by its class ("batchnorm1"), a parameter held directly by
-    the model by its own name. Names stay valid as a suffix of a measure name.
-    """
+def labelled_layers(model: nn.Module) -> list[tuple[str, str, nn.Module]]:
+    """(path, label, module) of every submodule holding parameters itself, in module order, labels
+    counted per kind: an nn.Sequential(Conv2d, ReLU, Conv2d, ..., Linear, Linear) gives conv1, conv2,
+    dense1, dense2; a module of another kind is named by its class ("batchnorm1d1"); a bare nn.Linear is dense1."""
     counts: dict[str, int] = {}
-    found = {}
+    found = []
     for path, module in model.named_modules():
-        own = [name for name, _ in module.named_parameters(recurse=False)]
-        if not own:
+        if not any(True for _ in module.parameters(recurse=False)):
             continue
         kind = next((label for cls, label in LAYER_KINDS if isinstance(module, cls)), type(module).__name__.lower())
-        if not path:  # parameters of the model itself, no submodule
-            found.update({name: name for name in own})
-            continue
         counts[kind] = counts.get(kind, 0) + 1
-        found.update({f"{path}.{name}": f"{kind}{counts[kind]}" for name in own})
+        found.append((path, f"{kind}{counts[kind]}", module))
     return found
+
+
+def layer_names(model: nn.Module) -> dict[str, str]:
+    """parameter name -> its layer's label (labelled_layers); names stay valid as a suffix of a measure name."""
+    return {f"{path}.{name}" if path else name: label for path, label, module in labelled_layers(model)
+            for name, _ in module.named_parameters(recurse=False)}
 
 
 def check_data(x: torch.Tensor, y: torch.Tensor, chunk_size: int) -> None:

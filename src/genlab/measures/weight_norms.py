@@ -20,16 +20,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import GenlabError
+from .loss import labelled_layers
 
 
 def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """(name, module) of every Conv2d and Linear, in module order: conv1, conv2, dense1, ..."""
-    found, counts = [], {"conv": 0, "dense": 0}
-    for module in model.modules():
-        kind = "conv" if isinstance(module, nn.Conv2d) else "dense" if isinstance(module, nn.Linear) else None
-        if kind:
-            counts[kind] += 1
-            found.append((f"{kind}{counts[kind]}", module))
+    """(name, module) of every Conv2d and Linear, in module order: conv1, conv2, dense1, ... (loss.labelled_layers)."""
+    found = [(label, module) for _, label, module in labelled_layers(model) if isinstance(module, (nn.Conv2d, nn.Linear))]
     if not found:
         raise GenlabError(f"model {type(model).__name__} has no Conv2d or Linear layer")
     return found
