@@ -36,12 +36,12 @@ def train_config(config: dict, run: str, seed: int | str) -> TrainConfig:
     return section_config(config, NAME, run, seed, arch=ARCH, permuted_labels=True)
 
 
-def plot(histories: Sequence[str], loss_png: str, accuracy_png: str) -> None:
+def plot(histories: Sequence[str], loss_png: str, accuracy_png: str, settings: str = "") -> None:
     """Train (random labels) and test (true labels) loss and accuracy per epoch."""
     rows = read_tables(histories)
     note = seeds_note(rows)
     for metric, path, ylabel in (("loss", loss_png, "cross-entropy loss"), ("accuracy", accuracy_png, "accuracy")):
-        with figure(path, "Random labels: " + metric + note) as ax:
+        with figure(path, "Random labels: " + metric + note, settings=settings) as ax:
             line(ax, rows, "epoch", f"train_{metric}", "train (random labels)", TRAIN)
             line(ax, rows, "epoch", f"test_{metric}", "test (true labels)", TEST)
             if metric == "accuracy":
