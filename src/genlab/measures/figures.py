@@ -33,7 +33,7 @@ from .rows import KEY  # noqa: E402
 
 TRAIN, TEST, GAP = "tab:blue", "tab:orange", "tab:red"
 GAP_LABEL = "generalization gap (train - test accuracy)"
-ORIGIN_LABEL = r"the trained weights $\theta$ (origin, $t$ = 0)"
+TRAINED = r"the trained weights $\theta$"  # the landscapes' origin, t = 0
 DECADE = 10.0  # positive values spanning more than this ratio get a log axis
 SYMLOG_DECADES = 4  # a symlog axis shows at most this many decades below the largest |value| as such
 # Readable names of measures whose kind has no LABEL (hessian's names are not "<kind>_<scale>").
@@ -245,7 +245,7 @@ def plot_landscape_1d(csvs: Mapping[str, PathLike], png: PathLike, settings: str
     acc_ax.set_ylim(0, 1.02)
     curves = list(loss_ax.get_lines())
     for ax in (loss_ax, acc_ax):
-        origin = ax.axvline(0.0, color="gray", linestyle=":", linewidth=0.8, label=ORIGIN_LABEL)
+        origin = ax.axvline(0.0, color="gray", linestyle=":", linewidth=0.8, label=f"$t$ = 0: {TRAINED}")
         ax.set_xlabel(r"$t$   ($\theta + t\,d$, $d$ filter-normalised)")
         ax.grid(True, alpha=0.3)
     fig.suptitle(titled("Loss landscape along a random filter-normalised direction", settings))
@@ -282,7 +282,7 @@ def plot_landscape_2d(csvs: Mapping[str, PathLike], png: PathLike, settings: str
         for row, split in enumerate(("train", "test")):
             ax, grid = axes[row, col], grids[label, split]
             contour = ax.contour(grid.columns, grid.index, grid.to_numpy(), levels=levels, norm=norm, cmap="viridis")
-            ax.plot([0], [0], marker="+", markersize=10, color="black", linestyle="", label="+ = " + ORIGIN_LABEL)
+            ax.plot([0], [0], marker="+", markersize=10, color="black", linestyle="", label=f"+ = {TRAINED} (origin)")
             ax.set_title(f"{label}: {split} loss", fontsize="small")
             ax.set_xlabel("$t_1$")
             ax.set_ylabel("$t_2$")
