@@ -97,7 +97,7 @@ def _epochs_text(configs) -> str:
 
 
 def settings_line(config: dict, experiment: str) -> str:
-    """The line under an experiment's figure titles: "quick preset · 1000 images · 20 epochs · seeds 0, 1".
+    """The line under an experiment's figure titles: "quick preset · 1000 training images · 20 epochs · seeds 0, 1".
 
     From the runs' own training configs, so a run's override (interpolation's B epochs) shows.
     A figure copied out of the report still says which settings made it.
@@ -106,8 +106,10 @@ def settings_line(config: dict, experiment: str) -> str:
 
     module, seeds = experiments.get(experiment), experiments.seeds(config, experiment)
     configs = [module.train_config(config, run, seeds[0]) for run in module.run_names(config[experiment])]
-    images = sorted({tc.n_train for tc in configs})
-    parts = [f"{config['preset']} preset", f"{'-'.join(map(str, images))} training images", _epochs_text(configs)]
+    parts = [f"{config['preset']} preset"]
+    if configs:  # a plugin experiment may plan no run
+        low, high = min(tc.n_train for tc in configs), max(tc.n_train for tc in configs)
+        parts += [f"{low if low == high else f'{low}-{high}'} training images", _epochs_text(configs)]
     return SEPARATOR.join([*parts, _seeds_text(seeds)])
 
 
