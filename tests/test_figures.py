@@ -53,11 +53,11 @@ def drawn(monkeypatch):
 
 
 def _rows(xs, x, **extra):
-    return [dict({x: v, "train_loss": 1.0 / (1 + i), "train_accuracy": 0.5 + 0.05 * i, "test_loss": 1.2 / (1 + i),
+    return [dict({x: v, "train_loss": 2.3 * 0.3**i, "train_accuracy": 0.5 + 0.05 * i, "test_loss": 1.2 / (1 + i),
                   "test_accuracy": 0.45 + 0.05 * i}, **extra) for i, v in enumerate(xs)]
 
 
-def test_every_experiment_figure_carries_the_settings_line(tmp_path, drawn):
+def test_every_experiment_figure_carries_the_settings_line_and_logs_a_loss_spanning_decades(tmp_path, drawn):
     history, metrics, summary = tmp_path / "h.csv", tmp_path / "m.csv", tmp_path / "s.csv"
     rows = _rows(range(1, 6), "epoch", seed=0)
     write_csv(history, rows, list(rows[0]))
@@ -71,6 +71,8 @@ def test_every_experiment_figure_carries_the_settings_line(tmp_path, drawn):
     assert len(drawn) == 6
     for name, texts in drawn.items():
         assert any(text.endswith("\n" + SETTINGS) for text in texts), f"{name}: the settings line under the title"
+        log_axis = any(text.endswith(", log scale") for text in texts)
+        assert log_axis == ("loss" in name), f"{name}: a loss spanning decades on a log axis, accuracies linear"
 
 
 def test_the_interpolation_figure_marks_solutions_a_and_b(tmp_path, drawn):

@@ -8,6 +8,7 @@ minimum to maximum. The figures themselves live in their experiment's module.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # figures are files; no display on a cluster node
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .atomic import save_figure  # noqa: E402
@@ -23,6 +25,8 @@ from .errors import GenlabError  # noqa: E402
 
 TRAIN, TEST, SENS = "tab:blue", "tab:orange", "tab:green"
 SEPARATOR = " \u00b7 "  # between the parts of a settings line
+DECADE = 10.0  # positive values spanning more than this ratio get a log axis
+SYMLOG_DECADES = 4  # a symlog axis shows at most this many decades below the largest |value| as such
 
 
 def read_table(path: str | Path, required: Sequence[str] = (), as_text: bool = False) -> pd.DataFrame:
@@ -74,6 +78,31 @@ def line(ax, df: pd.DataFrame, x: str, y: str, label: str, color: str, marker: s
     if stats["count"].max() > 1:
         ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2, linewidth=0)
     return handle
+
+
+def scale_y(ax, values) -> str:
+    """Log y when the positive values span more than a decade; symlog when some values are also <= 0,
+    linear within the decade of the smallest nonzero |value|, at most SYMLOG_DECADES below the
+    largest (an eigenvalue of 1e-11 next to -100 is 0 at this scale). Returns the axis label's note."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    positive = values[values > 0]
+    if len(positive) < 2 or positive.max() <= DECADE * positive.min():
+        return ""
+    if (values <= 0).any():
+        magnitudes = np.abs(values[values != 0])
+        smallest = max(magnitudes.min(), magnitudes.max() / 10.0**SYMLOG_DECADES)
+        ax.set_yscale("symlog", linthresh=10.0 ** math.floor(math.log10(smallest)))
+        return ", symlog scale"
+    ax.set_yscale("log")
+    return ", log scale"
+
+
+def metric_axis(ax, rows: pd.DataFrame, metric: str, label: str) -> None:
+    """The y axis of train and test `metric`: a loss on a log axis when it spans more than a decade
+    (the label says so); an accuracy linear (its 0 to 1 is the scale that reads)."""
+    note = scale_y(ax, rows[[f"train_{metric}", f"test_{metric}"]].to_numpy().ravel()) if metric == "loss" else ""
+    ax.set_ylabel(label + note)
 
 
 def seeds_note(df: pd.DataFrame, key: str = "seed") -> str:

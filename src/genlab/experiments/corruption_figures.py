@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib import colormaps
 
 from ..atomic import save_figure
-from ..plots import figure, legend_below, mean_band, plt, seeds_note, titled
+from ..plots import figure, legend_below, mean_band, plt, scale_y, seeds_note, titled
 from .corruption import CORRUPTIONS, INPUT_CORRUPTIONS, SUMMARY_COLUMNS
 from .corruption_summary import _histories_frame, _read
 
@@ -81,8 +81,10 @@ def plot_learning_curves(histories: Sequence[str], run_specs: Sequence[dict], pn
         for corruption, p in _ordered_runs(frame):
             _curve(ax, _run_rows(frame, corruption, p), "step", "train_loss", _run_label(corruption, p), **_style(corruption, p))
         ax.set_xlabel("optimizer steps")
-        ax.set_ylabel("training cross-entropy loss")
-        ax.set_ylim(bottom=0)
+        note = scale_y(ax, frame["train_loss"])  # a fitted run's loss falls decades below the start
+        ax.set_ylabel("training cross-entropy loss" + note)
+        if not note:
+            ax.set_ylim(bottom=0)
         legend_below(ax, ncol=3)
 
 

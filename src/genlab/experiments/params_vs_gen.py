@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import evidence as ev
 from ..config import TrainConfig
-from ..plots import TRAIN, TEST, figure, legend_below, line, read_tables, seeds_note
+from ..plots import TEST, TRAIN, figure, legend_below, line, metric_axis, read_tables, seeds_note
 from ..stats import claim_interval, combined, verdict
 from ._shared import metrics_table, section_config
 
@@ -44,7 +44,7 @@ def plot(metrics_csv: str, loss_png: str, accuracy_png: str, settings: str = "")
             line(ax, rows, "n_params", f"test_{metric}", "test", TEST, marker="o")
             ax.set_xscale("log")
             ax.set_xlabel("number of parameters")
-            ax.set_ylabel(ylabel)
+            metric_axis(ax, rows, metric, ylabel)
             legend_below(ax)
 
 

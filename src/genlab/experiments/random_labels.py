@@ -19,7 +19,7 @@ import pandas as pd
 from .. import evidence as ev
 from ..config import TrainConfig
 from ..errors import GenlabError
-from ..plots import TRAIN, TEST, figure, legend_below, line, read_tables, seeds_note
+from ..plots import TEST, TRAIN, figure, legend_below, line, metric_axis, read_tables, seeds_note
 from ..stats import claim_interval
 from ._shared import history_paths, section_config
 
@@ -48,7 +48,7 @@ def plot(histories: Sequence[str], loss_png: str, accuracy_png: str, settings: s
                 ax.axhline(0.1, color="gray", linestyle=":", label="chance")
                 ax.set_ylim(0, 1.02)
             ax.set_xlabel("epoch")
-            ax.set_ylabel(ylabel)
+            metric_axis(ax, rows, metric, ylabel)
             legend_below(ax)
 
 

@@ -19,7 +19,7 @@ from .. import evidence as ev
 from ..columns import FINAL_METRICS, SAMPLING_COLUMNS
 from ..config import TrainConfig
 from ..errors import GenlabError
-from ..plots import SENS, TRAIN, TEST, figure, legend_below, line, read_table, seeds_note
+from ..plots import SENS, TEST, TRAIN, figure, legend_below, line, metric_axis, read_table, seeds_note
 from ._shared import check_batch_size, runs, section_config, standard_outputs
 
 log = logging.getLogger("genlab")
@@ -156,7 +156,7 @@ def plot(summary_csv: str, accuracy_png: str, loss_png: str, settings: str = "")
             ]
             ax.set_xscale("log", base=2)
             ax.set_xlabel("batch size")
-            ax.set_ylabel(ylabel)
+            metric_axis(ax, rows, metric, ylabel)
             sens = ax.twinx()
             handles.append(line(sens, rows, "batch_size", "sensitivity", f"sensitivity ({output})", SENS, marker="s"))
             sens.set_ylabel(r"sensitivity: mean $\|\partial f/\partial x\|_F$")

@@ -26,7 +26,7 @@ import pandas as pd  # noqa: E402
 
 from ..atomic import save_figure  # noqa: E402
 from ..errors import GenlabError  # noqa: E402
-from ..plots import titled  # noqa: E402
+from ..plots import scale_y, titled  # noqa: E402
 from . import get, kind_of  # noqa: E402
 from .ranking import PathLike, joined, rank, read  # noqa: E402
 from .rows import KEY  # noqa: E402
@@ -34,8 +34,6 @@ from .rows import KEY  # noqa: E402
 TRAIN, TEST, GAP = "tab:blue", "tab:orange", "tab:red"
 GAP_LABEL = "generalization gap (train - test accuracy)"
 TRAINED = r"the trained weights $\theta$"  # the landscapes' origin, t = 0
-DECADE = 10.0  # positive values spanning more than this ratio get a log axis
-SYMLOG_DECADES = 4  # a symlog axis shows at most this many decades below the largest |value| as such
 # Readable names of measures whose kind has no LABEL (hessian's names are not "<kind>_<scale>").
 FALLBACK_LABELS = {
     "hessian_eig1": "Hessian top eigenvalue",
@@ -56,24 +54,6 @@ def measure_label(name: str) -> str:
         return FALLBACK_LABELS[name]
     eig = re.fullmatch(r"hessian_eig(\d+)", name)
     return f"Hessian eigenvalue {eig[1]}" if eig else name.replace("_", " ")
-
-
-def scale_y(ax, values) -> str:
-    """Log y when the positive values span more than a decade; symlog when some values are also <= 0,
-    linear within the decade of the smallest nonzero |value|, at most SYMLOG_DECADES below the
-    largest (an eigenvalue of 1e-11 next to -100 is 0 at this scale). Returns the axis label's note."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    positive = values[values > 0]
-    if len(positive) < 2 or positive.max() <= DECADE * positive.min():
-        return ""
-    if (values <= 0).any():
-        magnitudes = np.abs(values[values != 0])
-        smallest = max(magnitudes.min(), magnitudes.max() / 10.0**SYMLOG_DECADES)
-        ax.set_yscale("symlog", linthresh=10.0 ** math.floor(math.log10(smallest)))
-        return ", symlog scale"
-    ax.set_yscale("log")
-    return ", log scale"
 
 
 def legend_below(fig, handles: Sequence, ncols: int | None = None) -> None:
