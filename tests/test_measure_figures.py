@@ -156,7 +156,7 @@ def test_ranking_intervals_tell_a_predictor_from_noise_and_rerun_byte_identical(
 
 def test_titles_and_labels_are_readable():
     assert measure_label("keskar_0.0005") == "Keskar sharpness, \u03b5 = 0.0005 (%)"
-    assert measure_label("average_sharpness_0.01") == "average sharpness, \u03c3 = 0.01 (loss increase)"
+    assert measure_label("average_sharpness_0.01") == "average sharpness (loss rise), \u03c3 = 0.01"
     assert measure_label("hessian_eig1") == "Hessian top eigenvalue"
     assert measure_label("hessian_eig2") == "Hessian eigenvalue 2"
     assert measure_label("hessian_trace") == "Hessian trace"

@@ -111,7 +111,8 @@ def plot_measures_vs_generalization(
         name = measure_label(rank_row["measure"])
         ax.set_title(f"{name}\n{tau_title(rank_row)}", fontsize="small", color="black" if rank_row["predictor"] else "dimgray")
         ax.set_xlabel(GAP_LABEL, fontsize="small")
-        ax.set_ylabel(name + note, fontsize="small")
+        # The scale on a line of its own: a panel is too short for a long name and its scale on one.
+        ax.set_ylabel(f"{name}\n{note.removeprefix(', ')}" if note else name, fontsize="small")
         ax.grid(True, alpha=0.3)
     for ax in list(axes.flat)[len(order):]:
         ax.axis("off")
