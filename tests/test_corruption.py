@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from genlab import corrupt
+from genlab import corrupt, plots
 from genlab.config import TrainConfig
 from genlab.errors import GenlabError
 from genlab.columns import FIT_HISTORY_COLUMNS
@@ -17,6 +17,7 @@ from genlab.experiments import corruption_figures as figures
 from genlab.experiments import corruption_summary as summaries
 from genlab.mnist import to_float
 from genlab.validate import validate
+from figure_texts import texts_of
 from mnist_files import synthetic_split
 
 
@@ -350,19 +351,30 @@ def test_summary_refuses_bad_inputs(tmp_path):
         summaries.summary([h], [{"corruption": "blur", "label_noise": 0.0}], 1.0)
 
 
+@pytest.fixture
+def drawn(monkeypatch):
+    """Every text of each figure saved (single-axis ones through genlab.plots, the panels directly)."""
+    seen = []
+    for module in (plots, figures):
+        save = module.save_figure
+        monkeypatch.setattr(module, "save_figure", lambda fig, path, save=save: (seen.append(texts_of(fig)), save(fig, path)))
+    return seen
+
+
 @pytest.mark.parametrize("seeds", [(0,), (0, 1)])
-def test_every_figure_is_drawn_from_hand_made_csvs(tmp_path, seeds):
+def test_every_figure_is_drawn_from_hand_made_csvs(tmp_path, seeds, drawn):
     histories, run_specs = _hand_made(tmp_path, seeds)
     summary_csv = tmp_path / "summary.csv"
     summaries.write_summary(histories, run_specs, 1.0, summary_csv)
     assert summary_csv.read_text().count(",,") >= 2  # some runs never fitted
     pngs = {name: tmp_path / "image" / f"{name}.png" for name in exp.FIGURES}
-    figures.plot_learning_curves(histories, run_specs, pngs["learning_curves"])
-    figures.plot_time_to_fit(summary_csv, pngs["time_to_fit"])
-    figures.plot_test_error(summary_csv, pngs["test_error"])
-    figures.plot_memorization(histories, run_specs, pngs["memorization"])
+    settings = "tiny preset \u00b7 100 training images \u00b7 at most 2 epochs \u00b7 seed 0"
+    figures.plot(histories, run_specs, summary_csv, pngs, settings)
     for png in pngs.values():
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(drawn) == len(pngs)
+    for texts in drawn:
+        assert any(text.endswith("\n" + settings) for text in texts), "the settings line under each title"
 
 
 def test_figures_with_only_some_kinds_of_run(tmp_path):

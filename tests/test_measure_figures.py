@@ -7,6 +7,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pytest
+from figure_texts import texts_of
 
 from genlab.atomic import write_csv
 from genlab.errors import GenlabError
@@ -29,6 +30,7 @@ METRIC_COLUMNS = [
     "experiment", "run", "seed", "epochs", "batch_size", "train_loss", "train_accuracy", "test_loss", "test_accuracy"
 ]
 PNG = b"\x89PNG\r\n\x1a\n"
+SETTINGS = "tiny preset \u00b7 measured: interpolation, sensitivity \u00b7 seed 0"
 
 
 def brute_force_tau(x, y):
@@ -153,12 +155,12 @@ def test_ranking_intervals_tell_a_predictor_from_noise_and_rerun_byte_identical(
 
 
 def test_titles_and_labels_are_readable():
-    assert measure_label("keskar_0.0005") == "Keskar sharpness, eps 0.0005 (%)"
-    assert measure_label("average_sharpness_0.01") == "average sharpness, sigma 0.01"
+    assert measure_label("keskar_0.0005") == "Keskar sharpness, \u03b5 = 0.0005 (%)"
+    assert measure_label("average_sharpness_0.01") == "average sharpness (loss rise), \u03c3 = 0.01"
     assert measure_label("hessian_eig1") == "Hessian top eigenvalue"
     assert measure_label("hessian_eig2") == "Hessian eigenvalue 2"
     assert measure_label("hessian_trace") == "Hessian trace"
-    assert measure_label("sensitivity") == "sensitivity"  # no kind writes it: the name itself
+    assert measure_label("sensitivity").startswith("input sensitivity")
     assert measure_label("param_norm") == "param norm"
     row = dict(kendall_tau=0.48, tau_ci_low=0.1, tau_ci_high=0.79, n_checkpoints=15, n_runs=9, predictor=True)
     assert tau_title(row) == r"$\tau$ = 0.48 [0.10, 0.79], n = 15 (9 runs)"
@@ -190,7 +192,7 @@ def test_duplicate_metrics_rows_are_named(tmp_path):
 @pytest.fixture
 def drawn(monkeypatch):
     """Each figure the module saves, after checking that no legend lies on an axes (its panels, the
-    gap's twin axes, a colorbar): [(file name, {axes title or label: y scale})]."""
+    gap's twin axes, a colorbar): [(file name, {axes title or label: y scale}, every text drawn)]."""
     seen, save = [], figures.save_figure
 
     def checked_save(fig, path):
@@ -201,7 +203,8 @@ def drawn(monkeypatch):
         for legend in fig.legends:
             assert not any(legend.get_window_extent(renderer).overlaps(box) for box in boxes), f"{path}: legend on a panel"
         assert fig.legends, f"{path}: no legend"
-        seen.append((Path(path).name, {ax.get_title() or ax.get_ylabel(): ax.get_yscale() for ax in fig.axes}))
+        scales = {ax.get_title() or ax.get_ylabel(): ax.get_yscale() for ax in fig.axes}
+        seen.append((Path(path).name, scales, texts_of(fig)))
         save(fig, path)
 
     monkeypatch.setattr(figures, "save_figure", checked_save)
@@ -210,19 +213,35 @@ def drawn(monkeypatch):
 
 def test_measure_figures_write_pngs(tmp_path, drawn):
     measures, metrics = write_study(tmp_path)
-    plot_measures_vs_generalization(measures, metrics, tmp_path / "vs_gen.png")
+    plot_measures_vs_generalization(measures, metrics, tmp_path / "vs_gen.png", SETTINGS)
     names = ["keskar_0.001", "hessian_eig1", "hessian_trace", "keskar_0.5"]  # the last has no row: no panel
     marked = {"interpolation": {"A": "*", "B": "D"}}
     plot_measure_sweep(measures, metrics, tmp_path / "batch.png", "sensitivity", "batch_size", names, marked,
-                       title="Sharpness vs batch size")
+                       title="Sharpness vs batch size", settings=SETTINGS)
     plot_measure_sweep(measures, metrics, tmp_path / "linear.png", "sensitivity", "batch_size", names[:1], log_base=None)
     for name in ("vs_gen.png", "batch.png", "linear.png"):
         assert (tmp_path / name).read_bytes().startswith(PNG)
-    assert [name for name, _ in drawn] == ["vs_gen.png", "batch.png", "linear.png"]
+    assert [name for name, *_ in drawn] == ["vs_gen.png", "batch.png", "linear.png"]
+    for _, _, texts in drawn[:2]:
+        assert any(text.endswith(SETTINGS) for text in texts), "the settings line under the title"
+        assert not {"keskar_0.001", "hessian_eig1"} & set(texts), "panels titled with readable names"
     with pytest.raises(GenlabError, match="'keskar_0.5' has no row for experiment sensitivity"):
         plot_measure_sweep(measures, metrics, tmp_path / "none.png", "sensitivity", "batch_size", ["keskar_0.5"])
     with pytest.raises(GenlabError, match="no column 'width'"):
         plot_measure_sweep(measures, metrics, tmp_path / "none.png", "sensitivity", "width", names)
+
+
+def test_every_measure_panel_has_a_readable_title_and_a_y_label(tmp_path, monkeypatch):
+    panels = []
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path: panels.extend(ax for ax in fig.axes if ax.axison))
+    measures, metrics = write_study(tmp_path)
+    plot_measures_vs_generalization(measures, metrics, tmp_path / "vs_gen.png")
+    names = {row["measure"] for row in ranking(measures, metrics).to_dict("records")}
+    assert len(panels) == len(names) > 1
+    for ax in panels:
+        name = ax.get_title().split("\n")[0]
+        assert name in {measure_label(n) for n in names} and name not in names, ax.get_title()
+        assert ax.get_ylabel().startswith(name), "the y axis says what is plotted (and its scale)"
 
 
 def test_a_far_marked_run_puts_the_sweep_on_a_log_axis(tmp_path, drawn):
@@ -233,8 +252,9 @@ def test_a_far_marked_run_puts_the_sweep_on_a_log_axis(tmp_path, drawn):
     measures, metrics = write_checkpoints(tmp_path, points)
     plot_measure_sweep(measures, metrics, tmp_path / "sweep.png", "sensitivity", "batch_size",
                        ["keskar_0.001", "hessian_eig1"], {"interpolation": {"A": "*"}})
-    (_, scales), = drawn
-    assert scales["keskar_0.001"] == "log" and scales["hessian_eig1"] == "linear"  # 5 to 12: within a decade
+    (_, scales, _), = drawn
+    assert scales[measure_label("keskar_0.001")] == "log"
+    assert scales[measure_label("hessian_eig1")] == "linear"  # 5 to 12: within a decade
     plot_measures_vs_generalization(measures, metrics, tmp_path / "vs_gen.png")
     assert "log" in drawn[-1][1].values()
 
@@ -252,10 +272,17 @@ def test_landscape_figures_write_pngs(tmp_path, drawn):
                 for a in (-1, -0.5, 0, 0.5, 1) for b in (-1, -0.5, 0, 0.5, 1)]
         csvs_2d[label] = tmp_path / f"{label}_2d.csv"
         write_csv(csvs_2d[label], grid, list(grid[0]))
-    plot_landscape_1d(csvs_1d, tmp_path / "l1.png")
-    plot_landscape_2d(csvs_2d, tmp_path / "l2.png")
+    plot_landscape_1d(csvs_1d, tmp_path / "l1.png", SETTINGS)
+    plot_landscape_2d(csvs_2d, tmp_path / "l2.png", SETTINGS)
     assert (tmp_path / "l1.png").read_bytes().startswith(PNG) and (tmp_path / "l2.png").read_bytes().startswith(PNG)
-    assert [name for name, _ in drawn] == ["l1.png", "l2.png"]
+    assert [name for name, *_ in drawn] == ["l1.png", "l2.png"]
+    (_, _, texts_1d), (_, _, texts_2d) = drawn
+    for texts in (texts_1d, texts_2d):
+        assert any(text.endswith(SETTINGS) for text in texts), "the settings line under the title"
+    assert any("the trained weights" in text for text in texts_1d), "t = 0 is the checkpoint"
+    assert any(text.startswith("+ = the trained weights") for text in texts_2d), "the + explained"
+    assert any("log-spaced" in text for text in texts_2d), "the contour levels explained"
+    assert any(text.startswith("cross-entropy loss") for text in texts_2d), "the colour bar labelled"
     holey = [dict(t1=0.0, t2=0.0, train_loss=1.0, test_loss=1.0)]
     write_csv(tmp_path / "holey.csv", holey, ["t1", "t2", "train_loss", "test_loss"])
     with pytest.raises(GenlabError, match="holey.csv is not a complete grid"):

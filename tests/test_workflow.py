@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 
 import pytest
 
@@ -119,6 +120,16 @@ def test_runtime_settings_rerun_nothing(built, tmp_path):
     result = snakemake(work, "-n", data_root=relative, extra=extra)
     assert result.returncode == 0, result.stderr[-3000:]
     assert rules_run(result.stdout + result.stderr) == [], result.stdout[-3000:]
+
+
+def test_renaming_the_preset_redraws_only_the_figures(built):
+    """preset is a label printed under the figures' titles: a new name retrains and remeasures nothing."""
+    work, root = built
+    result = snakemake(work, "-n", data_root=root, extra=("preset=renamed",))
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = set(rules_run(result.stdout + result.stderr))
+    plot_rules = {m for f in (REPO / "workflow/rules").glob("*.smk") for m in re.findall(r"^rule (plot_\w+):", f.read_text(), re.M)}
+    assert jobs == plot_rules | {"all"}, "every figure names the preset; nothing else reruns"
 
 
 def test_fresh_processes_give_the_results_of_warm_jobs(built, tmp_path):

@@ -23,8 +23,9 @@ PRECISIONS = ("fp32", "bf16")
 EVAL_SCHEDULES = ("all", "final", "log")
 # What draws a training subset (its file records them; every job checks them): see TrainConfig.subset.
 SUBSET_KEYS = ("n_train", "seed", "permuted_labels", "label_noise", "input_corruption")
-# Keys that change how a job runs, never what it computes: changing them reruns nothing.
-RUNTIME_KEYS = ("data_root", "device", "train_threads", "eval_batch_size", "resume_interval_s", "warm_jobs")
+# Keys that change how a job runs, never what it computes: changing them reruns nothing (preset, a
+# label, only redraws the figures that print it).
+RUNTIME_KEYS = ("preset", "data_root", "device", "train_threads", "eval_batch_size", "resume_interval_s", "warm_jobs")
 
 
 @dataclass(frozen=True)

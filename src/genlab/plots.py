@@ -1,4 +1,5 @@
-"""What every figure shares: tables read through pandas, mean-and-band lines, atomic saving.
+"""What every figure shares: tables read through pandas, mean-and-band lines, atomic saving, and
+the settings line under every title (which preset, how many images, epochs and seeds made it).
 
 Figures are drawn from CSVs only, so every plotted number is in a file. With
 several seeds a line is the mean over seeds and the shaded band spans their
@@ -7,6 +8,7 @@ minimum to maximum. The figures themselves live in their experiment's module.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,12 +17,16 @@ import matplotlib
 
 matplotlib.use("Agg")  # figures are files; no display on a cluster node
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .atomic import save_figure  # noqa: E402
 from .errors import GenlabError  # noqa: E402
 
 TRAIN, TEST, SENS = "tab:blue", "tab:orange", "tab:green"
+SEPARATOR = " \u00b7 "  # between the parts of a settings line
+DECADE = 10.0  # positive values spanning more than this ratio get a log axis
+SYMLOG_DECADES = 4  # a symlog axis shows at most this many decades below the largest |value| as such
 
 
 def read_table(path: str | Path, required: Sequence[str] = (), as_text: bool = False) -> pd.DataFrame:
@@ -74,11 +80,80 @@ def line(ax, df: pd.DataFrame, x: str, y: str, label: str, color: str, marker: s
     return handle
 
 
+def scale_y(ax, values) -> str:
+    """Log y when the positive values span more than a decade; symlog when some values are also <= 0,
+    linear within the decade of the smallest nonzero |value|, at most SYMLOG_DECADES below the
+    largest (an eigenvalue of 1e-11 next to -100 is 0 at this scale). Returns the axis label's note."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    positive = values[values > 0]
+    if len(positive) < 2 or positive.max() <= DECADE * positive.min():
+        return ""
+    if (values <= 0).any():
+        magnitudes = np.abs(values[values != 0])
+        smallest = max(magnitudes.min(), magnitudes.max() / 10.0**SYMLOG_DECADES)
+        ax.set_yscale("symlog", linthresh=10.0 ** math.floor(math.log10(smallest)))
+        return ", symlog scale"
+    ax.set_yscale("log")
+    return ", log scale"
+
+
+def metric_axis(ax, rows: pd.DataFrame, metric: str, label: str) -> None:
+    """The y axis of train and test `metric`: a loss on a log axis when it spans more than a decade
+    (the label says so); an accuracy linear (its 0 to 1 is the scale that reads)."""
+    note = scale_y(ax, rows[[f"train_{metric}", f"test_{metric}"]].to_numpy().ravel()) if metric == "loss" else ""
+    ax.set_ylabel(label + note)
+
+
 def seeds_note(df: pd.DataFrame, key: str = "seed") -> str:
-    seeds = sorted(int(s) for s in df[key].dropna().unique()) if key in df else []
-    if len(seeds) > 1:
-        return f" (mean and min-max over {len(seeds)} seeds)"
-    return f" (seed {seeds[0]})" if seeds else ""
+    """What a line and its band are, with several seeds (one seed: the settings line names it)."""
+    seeds = df[key].dropna().nunique() if key in df else 0
+    return f" (mean and min-max over {seeds} seeds)" if seeds > 1 else ""
+
+
+def _seeds_text(seeds: Sequence[int]) -> str:
+    return f"seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}"
+
+
+def _epochs_text(configs) -> str:
+    """"20 epochs", "epochs A 20, B 10" when runs differ; "at most" when runs stop once they fit."""
+    by_run = {tc.run: tc.epochs for tc in configs}
+    bound = "at most " if any(tc.fit_threshold is not None for tc in configs) else ""
+    if len(set(by_run.values())) == 1:
+        epochs = next(iter(by_run.values()))
+        return f"{bound}{epochs} epoch{'s' * (epochs != 1)}"
+    return f"{bound}epochs " + ", ".join(f"{run} {epochs}" for run, epochs in by_run.items())
+
+
+def settings_line(config: dict, experiment: str) -> str:
+    """The line under an experiment's figure titles: "quick preset · 1000 training images · 20 epochs · seeds 0, 1".
+
+    From the runs' own training configs, so a run's override (interpolation's B epochs) shows.
+    A figure copied out of the report still says which settings made it.
+    """
+    from . import experiments
+
+    module, seeds = experiments.get(experiment), experiments.seeds(config, experiment)
+    configs = [module.train_config(config, run, seeds[0]) for run in module.run_names(config[experiment])]
+    parts = [f"{config['preset']} preset"]
+    if configs:  # a plugin experiment may plan no run
+        low, high = min(tc.n_train for tc in configs), max(tc.n_train for tc in configs)
+        parts += [f"{low if low == high else f'{low}-{high}'} training images", _epochs_text(configs)]
+    return SEPARATOR.join([*parts, _seeds_text(seeds)])
+
+
+def measured_settings_line(config: dict, measured: Sequence[str]) -> str:
+    """The line under a measure figure's title, whose points mix experiments:
+    "quick preset · measured: params_vs_gen, sensitivity · seed 0"."""
+    from . import experiments
+
+    seeds = sorted({seed for name in measured for seed in experiments.seeds(config, name)})
+    return SEPARATOR.join([f"{config['preset']} preset", f"measured: {', '.join(measured)}", _seeds_text(seeds)])
+
+
+def titled(title: str, settings: str = "") -> str:
+    """A title with the settings line under it (none: the title alone)."""
+    return f"{title}\n{settings}" if settings else title
 
 
 def legend_below(ax, handles=None, ncol: int = 4) -> None:
@@ -88,13 +163,13 @@ def legend_below(ax, handles=None, ncol: int = 4) -> None:
 
 
 @contextmanager
-def figure(path: str | Path, title: str, figsize: tuple[float, float] = (6.4, 4.2)) -> Iterator:
-    """A figure with one axis, titled, gridded and saved atomically on exit."""
+def figure(path: str | Path, title: str, figsize: tuple[float, float] = (6.4, 4.2), settings: str = "") -> Iterator:
+    """A figure with one axis, titled (the settings line under the title), gridded and saved atomically on exit."""
     fig, ax = plt.subplots(figsize=figsize)
     try:
         yield ax
         ax.grid(True, alpha=0.3)
-        ax.set_title(title)
+        ax.set_title(titled(title, settings))
         save_figure(fig, path)
     finally:
         plt.close(fig)

@@ -6,7 +6,7 @@ from pathlib import Path
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 
-from genlab import experiments, plan, warm
+from genlab import experiments, plan, plots, warm
 from genlab.config import RUNTIME_KEYS
 from genlab.errors import GenlabError
 from genlab.estimate import start_line as estimate_line
@@ -78,6 +78,17 @@ def final_outputs():
 
 def figures(experiment):
     return list(experiments.get(experiment).FIGURES.values())
+
+
+def figure_settings(experiment):
+    """The line under the experiment's figure titles: preset, images, epochs, seeds. A plot rule's
+    parameter, so a changed preset name redraws the figures and retrains nothing."""
+    return plots.settings_line(config, experiment)
+
+
+def measured_settings(measured):
+    """The line under a measure figure's title: the preset and the measured experiments."""
+    return plots.measured_settings_line(config, measured)
 
 
 def job_priority(rule, job):

@@ -61,6 +61,7 @@ rule plot_corruption:
     params:
         run_specs=exp5.run_specs(config),
         provenance=PROVENANCE["corruption"]["digest"],
+        settings=figure_settings("corruption"),
     script:
         "../scripts/plot_corruption.py"
 

@@ -45,6 +45,8 @@ rule plot_interpolation:
         "../../envs/genlab.yaml"
     params:
         provenance=PROVENANCE["interpolation"]["digest"],
+        settings=figure_settings("interpolation"),
+        solutions=exp3.solution_labels(config),
     script:
         "../scripts/plot_interpolation.py"
 

@@ -123,6 +123,7 @@ rule plot_measures_vs_generalization:
     params:
         kind="vs_generalization",
         options={},
+        settings=measured_settings(measures_plan.measured_experiments(config)),
         provenance=MEASURES_PROVENANCE,
     script:
         "../scripts/plot_measures.py"
@@ -146,6 +147,7 @@ rule plot_landscape_1d:
     params:
         kind="landscape_1d",
         options={"curves": measures_plan.landscape_curves(config, "1d")},
+        settings=measured_settings(measures_plan.landscape_experiments(config)),
         provenance=LANDSCAPE_PROVENANCE,
     script:
         "../scripts/plot_measures.py"
@@ -169,6 +171,7 @@ rule plot_landscape_2d:
     params:
         kind="landscape_2d",
         options={"curves": measures_plan.landscape_curves(config, "2d")},
+        settings=measured_settings(measures_plan.landscape_experiments(config)),
         provenance=LANDSCAPE_PROVENANCE,
     script:
         "../scripts/plot_measures.py"

@@ -24,6 +24,7 @@ rule plot_params_vs_gen:
         "../../envs/genlab.yaml"
     params:
         provenance=PROVENANCE["params_vs_gen"]["digest"],
+        settings=figure_settings("params_vs_gen"),
     script:
         "../scripts/plot_params_vs_gen.py"
 

@@ -24,6 +24,7 @@ rule plot_random_labels:
         "../../envs/genlab.yaml"
     params:
         provenance=PROVENANCE["random_labels"]["digest"],
+        settings=figure_settings("random_labels"),
     script:
         "../scripts/plot_random_labels.py"
 

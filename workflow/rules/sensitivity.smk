@@ -68,6 +68,7 @@ rule plot_sensitivity:
         "../../envs/genlab.yaml"
     params:
         provenance=PROVENANCE["sensitivity"]["digest"],
+        settings=figure_settings("sensitivity"),
     script:
         "../scripts/plot_sensitivity.py"
 
@@ -99,6 +100,7 @@ rule plot_sharpness_vs_batch_size:
     params:
         names=exp4.sharpness_measures(config),
         marked=exp4.marked_runs(config),
+        settings=measured_settings(exp4.sharpness_experiments(config)),
         provenance=measures_provenance,
     script:
         "../scripts/plot_sharpness.py"

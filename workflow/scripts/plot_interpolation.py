@@ -5,4 +5,4 @@ from genlab.experiments.interpolation import plot
 from genlab.scripting import job
 
 with job(snakemake):
-    plot(list(snakemake.input.curves), snakemake.output[0])
+    plot(list(snakemake.input.curves), snakemake.output[0], snakemake.params.settings, snakemake.params.solutions)

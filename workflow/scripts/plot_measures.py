@@ -11,5 +11,6 @@ with job(snakemake):
         snakemake.output[0],
         table=snakemake.input.get("table"),
         metrics=list(snakemake.input.get("metrics", [])),
+        settings=snakemake.params.get("settings", ""),
         **snakemake.params.options,
     )

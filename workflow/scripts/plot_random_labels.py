@@ -5,4 +5,4 @@ from genlab.experiments.random_labels import plot
 from genlab.scripting import job
 
 with job(snakemake):
-    plot(list(snakemake.input.histories), snakemake.output.loss, snakemake.output.accuracy)
+    plot(list(snakemake.input.histories), snakemake.output.loss, snakemake.output.accuracy, snakemake.params.settings)

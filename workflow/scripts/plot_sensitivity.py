@@ -5,4 +5,4 @@ from genlab.experiments.sensitivity import plot
 from genlab.scripting import job
 
 with job(snakemake):
-    plot(snakemake.input.summary, snakemake.output.accuracy, snakemake.output.loss)
+    plot(snakemake.input.summary, snakemake.output.accuracy, snakemake.output.loss, snakemake.params.settings)

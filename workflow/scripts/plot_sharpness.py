@@ -6,5 +6,6 @@ from genlab.scripting import job
 
 with job(snakemake):
     plot_sharpness(
-        snakemake.input.table, list(snakemake.input.metrics), snakemake.output[0], snakemake.params.names, snakemake.params.marked
+        snakemake.input.table, list(snakemake.input.metrics), snakemake.output[0], snakemake.params.names, snakemake.params.marked,
+        snakemake.params.settings,
     )

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib import colormaps
 
 from ..atomic import save_figure
-from ..plots import figure, legend_below, mean_band, plt, seeds_note
+from ..plots import figure, legend_below, mean_band, plt, scale_y, seeds_note, titled
 from .corruption import CORRUPTIONS, INPUT_CORRUPTIONS, SUMMARY_COLUMNS
 from .corruption_summary import _histories_frame, _read
 
@@ -74,15 +74,17 @@ def _run_rows(frame: pd.DataFrame, corruption: str, p: float) -> pd.DataFrame:
     return frame[(frame["corruption"] == corruption) & (frame["label_noise"] == p)]
 
 
-def plot_learning_curves(histories: Sequence[str], run_specs: Sequence[dict], png: str | Path) -> None:
+def plot_learning_curves(histories: Sequence[str], run_specs: Sequence[dict], png: str | Path, settings: str = "") -> None:
     """Zhang Fig. 1a: training loss against optimizer steps, one line per noise level and input corruption."""
     frame = _histories_frame(histories, run_specs)
-    with figure(png, "Corrupted data: training loss" + seeds_note(frame), figsize=(7.0, 4.4)) as ax:
+    with figure(png, "Corrupted data: training loss" + seeds_note(frame), figsize=(7.0, 4.4), settings=settings) as ax:
         for corruption, p in _ordered_runs(frame):
             _curve(ax, _run_rows(frame, corruption, p), "step", "train_loss", _run_label(corruption, p), **_style(corruption, p))
         ax.set_xlabel("optimizer steps")
-        ax.set_ylabel("training cross-entropy loss")
-        ax.set_ylim(bottom=0)
+        note = scale_y(ax, frame["train_loss"])  # a fitted run's loss falls decades below the start
+        ax.set_ylabel("training cross-entropy loss" + note)
+        if not note:
+            ax.set_ylim(bottom=0)
         legend_below(ax, ncol=3)
 
 
@@ -118,7 +120,7 @@ def _marked_point(ax, x: float, values: pd.Series, corruption: str) -> None:
     ax.errorbar([x], [mean], yerr=err, color=color, marker=marker, linestyle="none", capsize=3, label=label)
 
 
-def plot_time_to_fit(summary_csv: str | Path, png: str | Path) -> None:
+def plot_time_to_fit(summary_csv: str | Path, png: str | Path, settings: str = "") -> None:
     """Zhang Fig. 1b: optimizer steps until train accuracy reached fit_threshold, against label noise.
 
     Fitted seeds give the mean and min-max, and each seed its own small point; a run with a seed that never fitted also gets a
@@ -127,7 +129,7 @@ def plot_time_to_fit(summary_csv: str | Path, png: str | Path) -> None:
     frame = _read(summary_csv, SUMMARY_COLUMNS)
     frame = frame.assign(steps=frame["steps_to_fit"].astype(float))
     top = 1000.0 if frame["steps"].isna().all() else 1.12 * frame["steps"].max()
-    with figure(png, "Time to fit the training data" + seeds_note(frame), figsize=(7.0, 4.4)) as ax:
+    with figure(png, "Time to fit the training data" + seeds_note(frame), figsize=(7.0, 4.4), settings=settings) as ax:
         labels = frame[frame["corruption"] == "labels"]
         _band(ax, labels, "label_noise", "steps", "label noise", NOISE_LINE, marker="o", markersize=5)
         unfitted = False
@@ -155,11 +157,11 @@ def plot_time_to_fit(summary_csv: str | Path, png: str | Path) -> None:
             legend_below(ax)
 
 
-def plot_test_error(summary_csv: str | Path, png: str | Path) -> None:
+def plot_test_error(summary_csv: str | Path, png: str | Path, settings: str = "") -> None:
     """Zhang Fig. 1c: test error (1 - test accuracy, true test labels) at the end of training, against label noise."""
     frame = _read(summary_csv, SUMMARY_COLUMNS)
     frame = frame.assign(test_error=1.0 - frame["test_accuracy"])
-    with figure(png, "Test error at the end of training" + seeds_note(frame), figsize=(7.0, 4.4)) as ax:
+    with figure(png, "Test error at the end of training" + seeds_note(frame), figsize=(7.0, 4.4), settings=settings) as ax:
         labels = frame[frame["corruption"] == "labels"]
         _band(ax, labels, "label_noise", "test_error", "label noise", NOISE_LINE, marker="o", markersize=5)
         for x, corruption, values in _points(frame, "test_error"):
@@ -172,7 +174,7 @@ def plot_test_error(summary_csv: str | Path, png: str | Path) -> None:
         legend_below(ax)
 
 
-def plot_memorization(histories: Sequence[str], run_specs: Sequence[dict], png: str | Path) -> None:
+def plot_memorization(histories: Sequence[str], run_specs: Sequence[dict], png: str | Path, settings: str = "") -> None:
     """Training accuracy on the labels trained on, over clean and over corrupted examples, per epoch;
     one panel per label-noise level p > 0. Corrupted examples are fitted later: memorisation."""
     frame = _histories_frame(histories, run_specs)
@@ -201,15 +203,17 @@ def plot_memorization(histories: Sequence[str], run_specs: Sequence[dict], png: 
                 ax.set_ylabel("train accuracy (labels trained on)")
             handles, labels = flat[0].get_legend_handles_labels()
             fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize="small", frameon=False)
-        fig.suptitle("Memorization of corrupted labels" + seeds_note(frame))
+        fig.suptitle(titled("Memorization of corrupted labels" + seeds_note(frame), settings))
         save_figure(fig, png)
     finally:
         plt.close(fig)
 
 
-def plot(histories: Sequence[str], run_specs: Sequence[dict], summary_csv: str | Path, pngs: dict[str, str]) -> None:
-    """All four figures; `pngs` maps FIGURES' keys to output paths."""
-    plot_learning_curves(histories, run_specs, pngs["learning_curves"])
-    plot_time_to_fit(summary_csv, pngs["time_to_fit"])
-    plot_test_error(summary_csv, pngs["test_error"])
-    plot_memorization(histories, run_specs, pngs["memorization"])
+def plot(
+    histories: Sequence[str], run_specs: Sequence[dict], summary_csv: str | Path, pngs: dict[str, str], settings: str = ""
+) -> None:
+    """All four figures; `pngs` maps FIGURES' keys to output paths; `settings` goes under each title."""
+    plot_learning_curves(histories, run_specs, pngs["learning_curves"], settings)
+    plot_time_to_fit(summary_csv, pngs["time_to_fit"], settings)
+    plot_test_error(summary_csv, pngs["test_error"], settings)
+    plot_memorization(histories, run_specs, pngs["memorization"], settings)

@@ -21,7 +21,7 @@ from .. import evidence as ev
 from ..columns import FINAL_METRICS, SAMPLING_COLUMNS
 from ..config import TrainConfig
 from ..errors import GenlabError
-from ..plots import TRAIN, TEST, figure, legend_below, line, read_tables, seeds_note
+from ..plots import TRAIN, TEST, figure, legend_below, line, mean_band, read_tables, seeds_note
 from ..stats import claim_interval, combined, verdict
 from ._shared import check_batch_size, metrics_table, section_config, seeds, standard_outputs
 
@@ -145,10 +145,35 @@ def interpolation_job(
     return rows
 
 
-def plot(csvs: Sequence[str], png: str) -> None:
-    """Loss (log scale) and accuracy (dashed, twin axis) along alpha, train and test."""
+def solution_labels(config: dict) -> dict[str, str]:
+    """What trained each solution, for the figure: {"A": "batch 1024, lr 0.01", "B": ...}."""
+    return {run: f"batch {int(config[NAME][key]['batch_size'])}, lr {float(config[NAME][key]['lr']):g}"
+            for run, key in SOLUTIONS.items()}
+
+
+def _mark_solutions(ax, rows: pd.DataFrame, solutions: dict[str, str]) -> list:
+    """A at alpha 0 and B at alpha 1: a dotted line, the marker of MARKED_RUNS on the train loss,
+    the letter on a top axis; returns the markers (their legend entries say what trained them)."""
+    loss = mean_band(rows, "alpha", "train_loss")["mean"]
+    handles = []
+    for alpha, run in ((0.0, "A"), (1.0, "B")):
+        ax.axvline(alpha, color="gray", linestyle=":", linewidth=0.8)
+        label = f"{run} ($\\alpha$ = {alpha:g}): " + solutions.get(run, f"solution {run}")
+        at = [loss.loc[alpha]] if alpha in loss.index else [float("nan")]  # a grid may miss an endpoint
+        handles += ax.plot([alpha], at, marker=MARKED_RUNS[run], markersize=9, color="black",
+                           linestyle="", zorder=3, label=label)
+    top = ax.secondary_xaxis("top")
+    top.set_xticks([0.0, 1.0], ["A", "B"], fontweight="bold")
+    return handles
+
+
+def plot(csvs: Sequence[str], png: str, settings: str = "", solutions: dict[str, str] | None = None) -> None:
+    """Loss (log scale) and accuracy (dashed, twin axis) along alpha, train and test; solutions A
+    (alpha 0) and B (alpha 1) marked and, in the legend, described by `solutions` (solution_labels)."""
     rows = read_tables(csvs)
-    with figure(png, "Flatness: interpolation between two solutions" + seeds_note(rows, "seed_a"), figsize=(7.0, 4.4)) as ax:
+    rows["alpha"] = rows["alpha"].round(9)  # the endpoints exactly 0 and 1 (written rounded)
+    title = "Flatness: interpolation between two solutions" + seeds_note(rows, "seed_a")
+    with figure(png, title, figsize=(7.0, 4.6), settings=settings) as ax:
         handles = [
             line(ax, rows, "alpha", "train_loss", "train loss", TRAIN),
             line(ax, rows, "alpha", "test_loss", "test loss", TEST),
@@ -163,8 +188,11 @@ def plot(csvs: Sequence[str], png: str) -> None:
         ]
         acc.set_ylabel("accuracy (dashed)")
         acc.set_ylim(0, 1.02)
+        ax.set_zorder(acc.get_zorder() + 1)  # the A and B markers above the accuracy lines
+        ax.patch.set_visible(False)  # ... without hiding them
+        handles += _mark_solutions(ax, rows, solutions or {})
         # Below the axes: the curves fill the whole frame at both ends.
-        legend_below(ax, handles)
+        legend_below(ax, handles, ncol=2)
 
 
 # ---------------------------------------------------------------- claims

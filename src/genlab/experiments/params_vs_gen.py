@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import evidence as ev
 from ..config import TrainConfig
-from ..plots import TRAIN, TEST, figure, legend_below, line, read_tables, seeds_note
+from ..plots import TEST, TRAIN, figure, legend_below, line, metric_axis, read_tables, seeds_note
 from ..stats import claim_interval, combined, verdict
 from ._shared import metrics_table, section_config
 
@@ -34,17 +34,17 @@ def train_config(config: dict, run: str, seed: int | str) -> TrainConfig:
     return section_config(config, NAME, run, seed, arch=ARCH, width=int(run.removeprefix("width")))
 
 
-def plot(metrics_csv: str, loss_png: str, accuracy_png: str) -> None:
+def plot(metrics_csv: str, loss_png: str, accuracy_png: str, settings: str = "") -> None:
     """Final train and test loss, and accuracy, against the parameter count (log scale)."""
     rows = read_tables([metrics_csv])
     note = seeds_note(rows)
     for metric, path, ylabel in (("loss", loss_png, "final cross-entropy loss"), ("accuracy", accuracy_png, "final accuracy")):
-        with figure(path, "Parameters vs generalization" + note) as ax:
+        with figure(path, "Parameters vs generalization" + note, settings=settings) as ax:
             line(ax, rows, "n_params", f"train_{metric}", "train", TRAIN, marker="o")
             line(ax, rows, "n_params", f"test_{metric}", "test", TEST, marker="o")
             ax.set_xscale("log")
             ax.set_xlabel("number of parameters")
-            ax.set_ylabel(ylabel)
+            metric_axis(ax, rows, metric, ylabel)
             legend_below(ax)
 
 

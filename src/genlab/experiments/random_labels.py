@@ -19,7 +19,7 @@ import pandas as pd
 from .. import evidence as ev
 from ..config import TrainConfig
 from ..errors import GenlabError
-from ..plots import TRAIN, TEST, figure, legend_below, line, read_tables, seeds_note
+from ..plots import TEST, TRAIN, figure, legend_below, line, metric_axis, read_tables, seeds_note
 from ..stats import claim_interval
 from ._shared import history_paths, section_config
 
@@ -36,19 +36,19 @@ def train_config(config: dict, run: str, seed: int | str) -> TrainConfig:
     return section_config(config, NAME, run, seed, arch=ARCH, permuted_labels=True)
 
 
-def plot(histories: Sequence[str], loss_png: str, accuracy_png: str) -> None:
+def plot(histories: Sequence[str], loss_png: str, accuracy_png: str, settings: str = "") -> None:
     """Train (random labels) and test (true labels) loss and accuracy per epoch."""
     rows = read_tables(histories)
     note = seeds_note(rows)
     for metric, path, ylabel in (("loss", loss_png, "cross-entropy loss"), ("accuracy", accuracy_png, "accuracy")):
-        with figure(path, "Random labels: " + metric + note) as ax:
+        with figure(path, "Random labels: " + metric + note, settings=settings) as ax:
             line(ax, rows, "epoch", f"train_{metric}", "train (random labels)", TRAIN)
             line(ax, rows, "epoch", f"test_{metric}", "test (true labels)", TEST)
             if metric == "accuracy":
                 ax.axhline(0.1, color="gray", linestyle=":", label="chance")
                 ax.set_ylim(0, 1.02)
             ax.set_xlabel("epoch")
-            ax.set_ylabel(ylabel)
+            metric_axis(ax, rows, metric, ylabel)
             legend_below(ax)
 
 

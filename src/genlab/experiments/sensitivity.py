@@ -19,7 +19,7 @@ from .. import evidence as ev
 from ..columns import FINAL_METRICS, SAMPLING_COLUMNS
 from ..config import TrainConfig
 from ..errors import GenlabError
-from ..plots import SENS, TRAIN, TEST, figure, legend_below, line, read_table, seeds_note
+from ..plots import SENS, TEST, TRAIN, figure, legend_below, line, metric_axis, read_table, seeds_note
 from ._shared import check_batch_size, runs, section_config, standard_outputs
 
 log = logging.getLogger("genlab")
@@ -86,11 +86,18 @@ def outputs(config: dict) -> list[str]:
     return [*standard_outputs(NAME, FIGURES), SUMMARY_CSV, *([SHARPNESS_FIGURE] if sharpness_measures(config) else [])]
 
 
-def plot_sharpness(table: str, metrics: list[str], png: str, names: list[str], marked: dict[str, dict[str, str]]) -> None:
+def sharpness_experiments(config: dict) -> list[str]:
+    """The experiments whose measures the sharpness figure shows: this one's sweep and the marked runs'."""
+    return [NAME, *marked_runs(config)]
+
+
+def plot_sharpness(
+    table: str, metrics: list[str], png: str, names: list[str], marked: dict[str, dict[str, str]], settings: str = ""
+) -> None:
     """Each sharpness measure against batch size (log2), the gap on a twin axis, marked runs of other experiments."""
     from ..measures.figures import plot_measure_sweep
 
-    plot_measure_sweep(table, metrics, png, NAME, "batch_size", names, marked, title="Sharpness vs batch size")
+    plot_measure_sweep(table, metrics, png, NAME, "batch_size", names, marked, title="Sharpness vs batch size", settings=settings)
 
 
 def jobs(config: dict, cost) -> list[dict]:
@@ -139,20 +146,20 @@ def sensitivity_job(
     return row
 
 
-def plot(summary_csv: str, accuracy_png: str, loss_png: str) -> None:
+def plot(summary_csv: str, accuracy_png: str, loss_png: str, settings: str = "") -> None:
     """Final accuracy (or loss), train and test, with the sensitivity on a twin axis, against batch size."""
     rows = read_table(summary_csv)
     note = seeds_note(rows)
     output = rows["output"].iloc[0] if "output" in rows else "softmax"
     for metric, path, ylabel in (("accuracy", accuracy_png, "final accuracy"), ("loss", loss_png, "final cross-entropy loss")):
-        with figure(path, f"Sensitivity and {metric} vs batch size" + note, figsize=(6.8, 4.2)) as ax:
+        with figure(path, f"Sensitivity and {metric} vs batch size" + note, figsize=(6.8, 4.2), settings=settings) as ax:
             handles = [
                 line(ax, rows, "batch_size", f"train_{metric}", f"train {metric}", TRAIN, marker="o"),
                 line(ax, rows, "batch_size", f"test_{metric}", f"test {metric}", TEST, marker="o"),
             ]
             ax.set_xscale("log", base=2)
             ax.set_xlabel("batch size")
-            ax.set_ylabel(ylabel)
+            metric_axis(ax, rows, metric, ylabel)
             sens = ax.twinx()
             handles.append(line(sens, rows, "batch_size", "sensitivity", f"sensitivity ({output})", SENS, marker="s"))
             sens.set_ylabel(r"sensitivity: mean $\|\partial f/\partial x\|_F$")

@@ -12,7 +12,7 @@ NAME = "average_sharpness"
 KEYS = ("average_sigma", "samples")
 SCHEMA = None  # its keys are in workflow/schemas/config.schema.yaml
 PER_CHECKPOINT = True
-LABEL = "average sharpness, sigma {suffix}"  # figures' axis label; suffix: the noise level in the name
+LABEL = "average sharpness (loss rise), \u03c3 = {suffix}"  # figures' axis label; suffix: the noise level in the name
 measure_name, names, check = scaled_kind(NAME, "average_sigma")
 
 

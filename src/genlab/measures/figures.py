@@ -26,19 +26,20 @@ import pandas as pd  # noqa: E402
 
 from ..atomic import save_figure  # noqa: E402
 from ..errors import GenlabError  # noqa: E402
+from ..plots import scale_y, titled  # noqa: E402
 from . import get, kind_of  # noqa: E402
 from .ranking import PathLike, joined, rank, read  # noqa: E402
 from .rows import KEY  # noqa: E402
 
 TRAIN, TEST, GAP = "tab:blue", "tab:orange", "tab:red"
 GAP_LABEL = "generalization gap (train - test accuracy)"
-DECADE = 10.0  # positive values spanning more than this ratio get a log axis
-SYMLOG_DECADES = 4  # a symlog axis shows at most this many decades below the largest |value| as such
+TRAINED = r"the trained weights $\theta$"  # the landscapes' origin, t = 0
 # Readable names of measures whose kind has no LABEL (hessian's names are not "<kind>_<scale>").
 FALLBACK_LABELS = {
     "hessian_eig1": "Hessian top eigenvalue",
     "hessian_eig_min": "Hessian smallest eigenvalue",
     "hessian_trace": "Hessian trace",
+    "sensitivity": r"input sensitivity, mean $\|\partial f/\partial x\|_F$",  # experiment 4's own measure
 }
 
 
@@ -53,24 +54,6 @@ def measure_label(name: str) -> str:
         return FALLBACK_LABELS[name]
     eig = re.fullmatch(r"hessian_eig(\d+)", name)
     return f"Hessian eigenvalue {eig[1]}" if eig else name.replace("_", " ")
-
-
-def scale_y(ax, values) -> str:
-    """Log y when the positive values span more than a decade; symlog when some values are also <= 0,
-    linear within the decade of the smallest nonzero |value|, at most SYMLOG_DECADES below the
-    largest (an eigenvalue of 1e-11 next to -100 is 0 at this scale). Returns the axis label's note."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    positive = values[values > 0]
-    if len(positive) < 2 or positive.max() <= DECADE * positive.min():
-        return ""
-    if (values <= 0).any():
-        magnitudes = np.abs(values[values != 0])
-        smallest = max(magnitudes.min(), magnitudes.max() / 10.0**SYMLOG_DECADES)
-        ax.set_yscale("symlog", linthresh=10.0 ** math.floor(math.log10(smallest)))
-        return ", symlog scale"
-    ax.set_yscale("log")
-    return ", log scale"
 
 
 def legend_below(fig, handles: Sequence, ncols: int | None = None) -> None:
@@ -106,9 +89,10 @@ def tau_title(rank_row: Mapping) -> str:
 
 
 def plot_measures_vs_generalization(
-    measures_csv: PathLike | Sequence[PathLike], metrics_csvs: Sequence[PathLike], png: PathLike
+    measures_csv: PathLike | Sequence[PathLike], metrics_csvs: Sequence[PathLike], png: PathLike, settings: str = ""
 ) -> None:
-    """One scatter panel per measure (ranking order): x = gap, y = value, title with tau and its interval."""
+    """One scatter panel per measure (ranking order): x = gap, y = value, titled with the measure's
+    readable name over its tau and interval; `settings` goes under the figure's title."""
     rows = joined(measures_csv, metrics_csvs)
     order = rank(rows)
     if order.empty:
@@ -124,14 +108,17 @@ def plot_measures_vs_generalization(
         for experiment, points in group.groupby("experiment"):
             handles.append(ax.scatter(points["gap"], points["value"], s=14, color=colors[experiment], label=experiment))
         note = scale_y(ax, group["value"])
-        ax.set_title(tau_title(rank_row), fontsize="small", color="black" if rank_row["predictor"] else "dimgray")
+        name = measure_label(rank_row["measure"])
+        ax.set_title(f"{name}\n{tau_title(rank_row)}", fontsize="small", color="black" if rank_row["predictor"] else "dimgray")
         ax.set_xlabel(GAP_LABEL, fontsize="small")
-        ax.set_ylabel(measure_label(rank_row["measure"]) + note, fontsize="small")
+        # The scale on a line of its own: a panel is too short for a long name and its scale on one.
+        ax.set_ylabel(f"{name}\n{note.removeprefix(', ')}" if note else name, fontsize="small")
         ax.grid(True, alpha=0.3)
     for ax in list(axes.flat)[len(order):]:
         ax.axis("off")
     legend_below(fig, sorted(handles, key=lambda h: experiments.index(h.get_label())))
-    fig.suptitle("Flatness measures vs generalization gap\nKendall $\\tau$ [95 % bootstrap interval over checkpoints]")
+    title = "Flatness measures vs generalization gap\nKendall $\\tau$ [95 % bootstrap interval over checkpoints]"
+    fig.suptitle(titled(title, settings))
     save_figure(fig, png)
     plt.close(fig)
 
@@ -156,6 +143,7 @@ def plot_measure_sweep(
     log_base: int | None = 2,
     x_label: str | None = None,
     title: str | None = None,
+    settings: str = "",
 ) -> None:
     """Measures against a hyperparameter `x` (a metrics column, e.g. batch_size) swept by one experiment.
 
@@ -200,11 +188,11 @@ def plot_measure_sweep(
         runs = rows.drop_duplicates(KEY)
         handles.append(_band(gap_axis, runs, x, "gap", GAP, f"{sweep_experiment}: {GAP_LABEL}", marker="s"))
         gap_axis.set_ylabel("generalization gap", color=GAP)
-        ax.set_title(name, fontsize="medium")  # as in results/measures/all.csv
+        ax.set_title(measure_label(name), fontsize="medium")
         ax.grid(True, alpha=0.3)
     seeds = sweep["seed"].nunique()
     title = title or f"Measures vs {x_label}"
-    fig.suptitle(title + (f" (mean and min-max over {seeds} seeds)" if seeds > 1 else ""))
+    fig.suptitle(titled(title + (f" (mean and min-max over {seeds} seeds)" if seeds > 1 else ""), settings))
     legend_below(fig, handles, ncols=2)
     save_figure(fig, png)
     plt.close(fig)
@@ -222,8 +210,9 @@ def _landscape(csvs: Mapping[str, PathLike], columns: Sequence[str]) -> dict[str
     return frames
 
 
-def plot_landscape_1d(csvs: Mapping[str, PathLike], png: PathLike) -> None:
-    """Loss (left) and accuracy (right) along t for every label: train solid, test dashed."""
+def plot_landscape_1d(csvs: Mapping[str, PathLike], png: PathLike, settings: str = "") -> None:
+    """Loss (left) and accuracy (right) along t for every label: train solid, test dashed; t = 0,
+    the trained weights, a dotted line."""
     frames = _landscape(csvs, ["t", "train_loss", "train_accuracy", "test_loss", "test_accuracy"])
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11.0, 4.8), layout="constrained")
     for i, (label, frame) in enumerate(frames.items()):
@@ -235,11 +224,13 @@ def plot_landscape_1d(csvs: Mapping[str, PathLike], png: PathLike) -> None:
     loss_ax.set_ylabel("cross-entropy loss (log scale)")
     acc_ax.set_ylabel("accuracy")
     acc_ax.set_ylim(0, 1.02)
+    curves = list(loss_ax.get_lines())
     for ax in (loss_ax, acc_ax):
+        origin = ax.axvline(0.0, color="gray", linestyle=":", linewidth=0.8, label=f"$t$ = 0: {TRAINED}")
         ax.set_xlabel(r"$t$   ($\theta + t\,d$, $d$ filter-normalised)")
         ax.grid(True, alpha=0.3)
-    fig.suptitle("Loss landscape along a random filter-normalised direction")
-    legend_below(fig, loss_ax.get_lines(), ncols=len(frames))  # a column per label: its train, its test
+    fig.suptitle(titled("Loss landscape along a random filter-normalised direction", settings))
+    legend_below(fig, [*curves, origin], ncols=len(frames) + 1)  # a column per label (its train, its test), then t = 0
     save_figure(fig, png)
     plt.close(fig)
 
@@ -252,8 +243,9 @@ def _levels(values: np.ndarray, n: int = 15) -> np.ndarray:
     return np.geomspace(lo, hi, n) if lo > 0 else np.linspace(lo, hi, n)
 
 
-def plot_landscape_2d(csvs: Mapping[str, PathLike], png: PathLike) -> None:
-    """Contours of train (top) and test (bottom) loss over (t1, t2), one column per label, same levels."""
+def plot_landscape_2d(csvs: Mapping[str, PathLike], png: PathLike, settings: str = "") -> None:
+    """Contours of train (top) and test (bottom) loss over (t1, t2), one column per label, same levels;
+    the legend says what the "+" and the levels are."""
     frames = _landscape(csvs, ["t1", "t2", "train_loss", "test_loss"])
     grids = {}
     for label, frame in frames.items():
@@ -271,13 +263,15 @@ def plot_landscape_2d(csvs: Mapping[str, PathLike], png: PathLike) -> None:
         for row, split in enumerate(("train", "test")):
             ax, grid = axes[row, col], grids[label, split]
             contour = ax.contour(grid.columns, grid.index, grid.to_numpy(), levels=levels, norm=norm, cmap="viridis")
-            ax.plot([0], [0], marker="+", markersize=10, color="black", linestyle="", label=r"trained weights $\theta$")
+            ax.plot([0], [0], marker="+", markersize=10, color="black", linestyle="", label=f"+ = {TRAINED} (origin)")
             ax.set_title(f"{label}: {split} loss", fontsize="small")
             ax.set_xlabel("$t_1$")
             ax.set_ylabel("$t_2$")
-    label = "cross-entropy loss (same levels in every panel)"
+    spacing = "log-spaced" if norm else "evenly spaced"
+    label = f"cross-entropy loss (contour levels {spacing}, same in every panel)"
     fig.colorbar(contour, ax=axes.ravel().tolist(), ticks=levels, format="%.3g", label=label)
-    fig.suptitle("Loss landscape in two filter-normalised directions")
-    legend_below(fig, axes[0, 0].get_lines())
+    fig.suptitle(titled("Loss landscape in two filter-normalised directions", settings))
+    levels_key = matplotlib.lines.Line2D([], [], color="tab:green", label=f"contour lines: levels {spacing} in loss (colour bar)")
+    legend_below(fig, [*axes[0, 0].get_lines(), levels_key], ncols=2)
     save_figure(fig, png)
     plt.close(fig)

@@ -12,7 +12,7 @@ NAME = "keskar"
 KEYS = ("keskar_eps", "keskar_steps", "keskar_lr")
 SCHEMA = None  # its keys are in workflow/schemas/config.schema.yaml
 PER_CHECKPOINT = True
-LABEL = "Keskar sharpness, eps {suffix} (%)"  # figures' axis label; suffix: the box size in the name
+LABEL = "Keskar sharpness, \u03b5 = {suffix} (%)"  # figures' axis label; suffix: the box size in the name
 measure_name, names, check = scaled_kind(NAME, "keskar_eps")
 
 
