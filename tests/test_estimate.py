@@ -132,6 +132,26 @@ def test_timing_interpolates_batches_and_widths():
     assert calibration.calibration_widths([2, 4, 6, 8, 10, 12, 14, 16, 18, 20]) == [2, 12, 20]
 
 
+def test_the_fc_arch_is_priced_like_width_cnn():
+    """fc (784-H-10) has coarse rates at two widths, interpolated in forward MACs; any arch with a width is
+    calibrated at three of its widths (tests/test_double_descent.py checks fc's)."""
+    t = rates.Timing(rates.coarse_calibrations())
+    assert rates.forward_macs("fc", 100) == 784 * 100 + 100 * 10
+    assert t.step_time("fc", 8, 128) < t.step_time("fc", 64, 128) < t.step_time("fc", 512, 128)
+    assert t.eval_time("fc", 8) < t.eval_time("fc", 512)
+    picked = []
+
+    def fake(arch, batches, threads, device, width=None, **kwargs):
+        picked.append((arch, width))
+        return {"arch": arch, "width": width, "step_s": {b: 1e-3 for b in batches}, "eval_s": 1e-5, "point_s": None}
+
+    config = check_config_files([str(REPO / "config.yaml")])
+    config["experiments"] = ["params_vs_gen"]
+    calibration.calibrate_plan(config, "cpu", 1, fake)
+    widths = sorted(w for _, w in picked)
+    assert len(widths) == 3, widths  # smallest, middle and largest width, not one calibration per width
+
+
 def test_duration_text():
     assert [estimate.duration(s) for s in (42, 200, 7500, 100_000, 300_000)] == [
         "42 s", "3 min 20 s", "2 h 05 min", "1 day 3 h", "3 days 11 h"]
