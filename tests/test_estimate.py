@@ -101,9 +101,9 @@ def test_experiment_jobs_and_light_jobs_of_the_reference_config():
     assert interp[0]["reads"] == ["interpolation/A/seed0", "interpolation/B/seed0"]
     assert len(sens) == 12 and sens[0]["total_s"] == pytest.approx(1000 * 0.002 + 3.0)
     trains = [r for r in plan_rows if r["rule"] == "train"]
-    assert len(trains) == 2 * (1 + 10 + 2 + 6 + 9)
+    assert len(trains) == 2 * (1 + 10 + 2 + 6 + 9 + 3 * 12)
     subsets = [r for r in plan_rows if r["rule"] == "subset"]
-    assert len(subsets) == 4 + 9  # one per experiment, one per corruption run
+    assert len(subsets) == 4 + 9 + 3  # one per experiment, one per corruption run, one per double-descent noise level
 
 
 def test_only_chosen_experiments_are_counted():
@@ -160,7 +160,7 @@ def test_duration_text():
 def fake_calibrate(calls):
     def calibrate(arch, batch_sizes, threads, device, width=None, **kwargs):
         calls.append((arch, width, tuple(batch_sizes), threads, device, kwargs.get("jacobian")))
-        per_sample = {"deep_cnn": 2e-3, "width_cnn": 2e-4, "shallow_cnn": 2e-4}[arch]
+        per_sample = {"deep_cnn": 2e-3, "width_cnn": 2e-4, "shallow_cnn": 2e-4, "fc": 5e-5}[arch]
         return {"arch": arch, "width": width, "device": device, "threads": threads, "precision": "fp32", "source": "fake",
                 "step_s": {b: per_sample * b for b in batch_sizes}, "eval_s": per_sample / 3,
                 "point_s": 1e-3 if kwargs.get("jacobian") else None, "seconds": 0.0}
@@ -177,10 +177,11 @@ def test_cli_reference_config_is_more_than_a_day(monkeypatch, capsys):
     assert last.startswith("total on this CPU: about") and "1 at a time" in last  # train_threads 2 on 2 cores
     assert "more than a day on this CPU: try presets/quick.yaml" in last
     assert "upper bound" in last
-    for experiment in ("random_labels", "params_vs_gen", "interpolation", "sensitivity", "corruption"):
+    for experiment in ("random_labels", "params_vs_gen", "interpolation", "sensitivity", "corruption", "double_descent"):
         assert f"\n{experiment}" in out
     assert {(arch, width) for arch, width, *_ in calls} == {
-        ("deep_cnn", None), ("width_cnn", 2), ("width_cnn", 12), ("width_cnn", 20), ("shallow_cnn", None)}
+        ("deep_cnn", None), ("width_cnn", 2), ("width_cnn", 12), ("width_cnn", 20), ("shallow_cnn", None),
+        ("fc", 8), ("fc", 64), ("fc", 1024)}  # double descent's smallest, middle and largest width
     deep = next(c for c in calls if c[0] == "deep_cnn")
     assert deep[2] == (64, 128, 1024) and deep[3] == 2 and deep[4] == "cpu"
     assert next(c for c in calls if c[0] == "shallow_cnn")[5] is True  # Jacobian timed for experiment 4's network
