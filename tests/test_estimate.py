@@ -102,9 +102,9 @@ def test_experiment_jobs_and_light_jobs_of_the_reference_config():
     assert interp[0]["reads"] == ["interpolation/A/seed0", "interpolation/B/seed0"]
     assert len(sens) == 12 and sens[0]["total_s"] == pytest.approx(1000 * 0.002 + 3.0)
     trains = [r for r in plan_rows if r["rule"] == "train"]
-    assert len(trains) == 2 * (1 + 10 + 2 + 6 + 9)
+    assert len(trains) == 2 * (1 + 10 + 2 + 6 + 9 + 3 * 12)
     subsets = [r for r in plan_rows if r["rule"] == "subset"]
-    assert len(subsets) == 4 + 9  # one per experiment, one per corruption run
+    assert len(subsets) == 4 + 9 + 3  # one per experiment, one per corruption run, one per double-descent noise level
 
 
 def test_only_chosen_experiments_are_counted():
@@ -155,6 +155,26 @@ def test_timing_interpolates_batches_and_widths():
     assert calibration.calibration_widths([2, 4, 6, 8, 10, 12, 14, 16, 18, 20]) == [2, 12, 20]
 
 
+def test_the_fc_arch_is_priced_like_width_cnn():
+    """fc (784-H-10) has coarse rates at two widths, interpolated in forward MACs; any arch with a width is
+    calibrated at three of its widths (tests/test_double_descent.py checks fc's)."""
+    t = rates.Timing(rates.coarse_calibrations())
+    assert rates.forward_macs("fc", 100) == 784 * 100 + 100 * 10
+    assert t.step_time("fc", 8, 128) < t.step_time("fc", 64, 128) < t.step_time("fc", 512, 128)
+    assert t.eval_time("fc", 8) < t.eval_time("fc", 512)
+    picked = []
+
+    def fake(arch, batches, threads, device, width=None, **kwargs):
+        picked.append((arch, width))
+        return {"arch": arch, "width": width, "step_s": {b: 1e-3 for b in batches}, "eval_s": 1e-5, "point_s": None}
+
+    config = check_config_files([str(REPO / "config.yaml")])
+    config["experiments"] = ["params_vs_gen"]
+    calibration.calibrate_plan(config, "cpu", 1, fake)
+    widths = sorted(w for _, w in picked)
+    assert len(widths) == 3, widths  # smallest, middle and largest width, not one calibration per width
+
+
 def test_duration_text():
     assert [estimate.duration(s) for s in (42, 200, 7500, 100_000, 300_000)] == [
         "42 s", "3 min 20 s", "2 h 05 min", "1 day 3 h", "3 days 11 h"]
@@ -163,7 +183,7 @@ def test_duration_text():
 def fake_calibrate(calls):
     def calibrate(arch, batch_sizes, threads, device, width=None, **kwargs):
         calls.append((arch, width, tuple(batch_sizes), threads, device, kwargs.get("jacobian")))
-        per_sample = {"deep_cnn": 2e-3, "width_cnn": 2e-4, "shallow_cnn": 2e-4}[arch]
+        per_sample = {"deep_cnn": 2e-3, "width_cnn": 2e-4, "shallow_cnn": 2e-4, "fc": 5e-5}[arch]
         return {"arch": arch, "width": width, "device": device, "threads": threads, "precision": "fp32", "source": "fake",
                 "step_s": {b: per_sample * b for b in batch_sizes}, "eval_s": per_sample / 3,
                 "point_s": 1e-3 if kwargs.get("jacobian") else None, "seconds": 0.0}
@@ -180,10 +200,11 @@ def test_cli_reference_config_is_more_than_a_day(monkeypatch, capsys):
     assert last.startswith("total on this CPU: about") and "1 at a time" in last  # train_threads 2 on 2 cores
     assert "more than a day on this CPU: try presets/quick.yaml" in last
     assert "upper bound" in last
-    for experiment in ("random_labels", "params_vs_gen", "interpolation", "sensitivity", "corruption"):
+    for experiment in ("random_labels", "params_vs_gen", "interpolation", "sensitivity", "corruption", "double_descent"):
         assert f"\n{experiment}" in out
     assert {(arch, width) for arch, width, *_ in calls} == {
-        ("deep_cnn", None), ("width_cnn", 2), ("width_cnn", 12), ("width_cnn", 20), ("shallow_cnn", None)}
+        ("deep_cnn", None), ("width_cnn", 2), ("width_cnn", 12), ("width_cnn", 20), ("shallow_cnn", None),
+        ("fc", 8), ("fc", 64), ("fc", 1024)}  # double descent's smallest, middle and largest width
     deep = next(c for c in calls if c[0] == "deep_cnn")
     assert deep[2] == (64, 128, 1024) and deep[3] == 2 and deep[4] == "cpu"
     assert next(c for c in calls if c[0] == "shallow_cnn")[5] is True  # Jacobian timed for experiment 4's network

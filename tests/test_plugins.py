@@ -77,6 +77,6 @@ def test_a_preset_limited_to_one_experiment_plans_only_its_trainings(tmp_path):
     jobs = rules_run(out)
     assert jobs.count("train") == 7, "the quick preset's seven widths, nothing else"
     assert "results/runs/params_vs_gen/" in out
-    for other in ("random_labels", "interpolation", "sensitivity", "corruption"):
+    for other in ("random_labels", "interpolation", "sensitivity", "corruption", "double_descent"):
         assert f"results/runs/{other}/" not in out and f"results/metrics/{other}.csv" not in out
     assert "claims" in jobs and "landscape" not in jobs

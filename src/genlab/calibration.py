@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import experiments, plan
-from .config import TrainConfig
+from .config import WIDTH_ARCHS, TrainConfig
 from .cost import JOB_OVERHEAD_S
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,7 +122,8 @@ def calibrate(
 
 
 def calibration_widths(widths: Sequence[int]) -> list[int]:
-    """width_cnn is calibrated at its smallest, middle and largest width; the others by interpolating in FLOPs."""
+    """An architecture with a width (width_cnn, fc) is calibrated at its smallest, middle and largest width;
+    the others by interpolating in FLOPs."""
     ws = sorted(set(widths))
     return sorted({ws[0], ws[len(ws) // 2], ws[-1]})
 
@@ -147,7 +148,7 @@ def point_archs(config: dict) -> set[str]:
 
 
 def calibrate_plan(config: dict, device: str, threads: int, calibrate_fn: Callable | None = None) -> list[dict]:
-    """Calibrations covering every (arch, width, batch size) of the config's runs, width_cnn at calibration_widths."""
+    """Calibrations covering every (arch, width, batch size) of the config's runs, width archs at calibration_widths."""
     calibrate_fn = calibrate_fn or calibrate
     wanted = needed(config)
     by_arch: dict[str, dict[int | None, set[int]]] = {}
@@ -155,7 +156,7 @@ def calibrate_plan(config: dict, device: str, threads: int, calibrate_fn: Callab
         by_arch.setdefault(arch, {})[width] = batches
     cals = []
     for arch, widths in by_arch.items():
-        if arch == "width_cnn":
+        if arch in WIDTH_ARCHS:
             batches = set().union(*widths.values())
             picked = [(w, batches) for w in calibration_widths(list(widths))]
         else:

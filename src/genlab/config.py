@@ -21,6 +21,7 @@ from .errors import GenlabError
 
 PRECISIONS = ("fp32", "bf16")
 EVAL_SCHEDULES = ("all", "final", "log")
+WIDTH_ARCHS = ("width_cnn", "fc")  # the architectures (genlab.models) built at a width
 # What draws a training subset (its file records them; every job checks them): see TrainConfig.subset.
 SUBSET_KEYS = ("n_train", "seed", "permuted_labels", "label_noise", "input_corruption")
 # Keys that change how a job runs, never what it computes: changing them reruns nothing (preset, a
@@ -35,8 +36,8 @@ class TrainConfig:
     experiment: str  # which experiment of the registry it belongs to
     run: str  # the configuration's name within the experiment, e.g. "width8"
     seed: int  # initialisation and shuffling; one job per seed
-    arch: str  # deep_cnn | width_cnn | shallow_cnn
-    width: int | None  # only width_cnn has one
+    arch: str  # deep_cnn | width_cnn | shallow_cnn | fc (genlab.models.ARCHS)
+    width: int | None  # only WIDTH_ARCHS have one
     lr: float  # Adam's learning rate
     batch_size: int
     epochs: int

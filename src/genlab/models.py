@@ -1,4 +1,4 @@
-"""The three networks of the study. All convolutions are 3x3, stride 1, no padding, ReLU.
+"""The networks of the study. All convolutions are 3x3, stride 1, no padding, ReLU.
 
 ReLUs work in place: the same function, with one activation copy less per layer in memory.
 """
@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from torch import nn
 
+from .config import WIDTH_ARCHS
 from .errors import GenlabError
 
 # 28x28 input -> 26 -> 24 -> 22 after one, two, three unpadded 3x3 convolutions.
-ARCHS = ("deep_cnn", "width_cnn", "shallow_cnn")
+ARCHS = ("deep_cnn", "width_cnn", "shallow_cnn", "fc")
 
 
 def deep_cnn() -> nn.Sequential:
@@ -44,15 +45,24 @@ def shallow_cnn() -> nn.Sequential:
     )
 
 
+def fc(width: int) -> nn.Sequential:
+    """784-H-10, one hidden layer of H ReLU units (experiment 6; Belkin et al. 2019's MNIST net): 795 H + 10 parameters."""
+    return nn.Sequential(
+        nn.Flatten(),  # (B, 784)
+        nn.Linear(28 * 28, width), nn.ReLU(inplace=True),  # (B, H)
+        nn.Linear(width, 10),
+    )
+
+
 def build_model(arch: str, width: int | None = None) -> nn.Sequential:
     if arch == "deep_cnn":
         return deep_cnn()
     if arch == "shallow_cnn":
         return shallow_cnn()
-    if arch == "width_cnn":
+    if arch in WIDTH_ARCHS:
         if not isinstance(width, int) or width < 1:
-            raise GenlabError(f"width_cnn needs a positive integer width, got {width!r}")
-        return width_cnn(width)
+            raise GenlabError(f"{arch} needs a positive integer width, got {width!r}")
+        return width_cnn(width) if arch == "width_cnn" else fc(width)
     raise GenlabError(f"unknown architecture {arch!r}, expected one of {', '.join(ARCHS)}")
 
 

@@ -23,9 +23,11 @@ COARSE_SAMPLES_PER_S = {
     ("width_cnn", 2): {128: 21898.0},
     ("width_cnn", 20): {128: 5564.0},
     ("shallow_cnn", None): {32: 3402.0, 1024: 10144.0},
+    ("fc", 8): {128: 226000.0},  # fc: genlab.calibration.calibrate on the reference machine (loaded), not bench/run.py
+    ("fc", 512): {128: 52000.0},
 }
 COARSE_EVAL_IMAGES_PER_S = {("deep_cnn", None): 1340.0, ("width_cnn", 2): 65000.0, ("width_cnn", 20): 16700.0,
-                            ("shallow_cnn", None): 30000.0}
+                            ("shallow_cnn", None): 30000.0, ("fc", 8): 1.0e6, ("fc", 512): 1.8e5}
 COARSE_POINTS_PER_S = {("shallow_cnn", None): 1161.0}
 POINT_OVER_EVAL = 26.0  # Jacobian point / evaluated image, shallow_cnn: for an arch without a measured rate
 
@@ -37,6 +39,8 @@ def forward_macs(arch: str, width: int | None) -> int:
         return 26 * 26 * width * 9 + 26 * 26 * width * width + width * 10
     if arch == "shallow_cnn":
         return 26 * 26 * 16 * 9 + 16 * 26 * 26 * 10
+    if arch == "fc":
+        return 28 * 28 * width + width * 10
     raise ValueError(f"unknown architecture {arch!r}")
 
 
@@ -55,7 +59,7 @@ class Timing:
     """step_time, eval_time and point_time from calibration dicts (`calibrate`'s, or `coarse_calibrations`).
 
     Between calibrated batch sizes the per-sample step time is interpolated in log2(batch size)
-    (clamped outside); between calibrated widths of width_cnn every time is interpolated linearly
+    (clamped outside); between calibrated widths of an arch with one (width_cnn, fc) every time is interpolated linearly
     in the forward FLOPs (extended along the end segment outside).
     """
 
