@@ -19,11 +19,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .atomic import remove_stale_temps, save_torch
-from .columns import EPOCHS_TRAINED, FINAL_METRICS, SAMPLING_COLUMNS
+from .columns import EPOCHS_TRAINED, FINAL_METRICS, REACHED_TARGET, SAMPLING_COLUMNS, STEPS_TO_LOSS, STEPS_TO_LOSS_VALUE
 from .config import TrainConfig
 from .data import Tensors
 from .errors import GenlabError
-from .models import build_model
+from .models import from_config
 
 log = logging.getLogger("genlab")
 
@@ -100,12 +100,19 @@ def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
 def init_model(cfg: TrainConfig, device: torch.device) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        return build_model(cfg.arch, cfg.width).to(device)
+        return from_config(cfg).to(device)
+
+
+SGD_MOMENTUM = 0.9  # the zoo's SGD (Jiang et al. 2019)
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """Adam, or SGD with momentum SGD_MOMENTUM; weight_decay is the optimizer's L2 penalty (0: none)."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=SGD_MOMENTUM, weight_decay=cfg.weight_decay)
     # The fused kernel updates all parameters in one pass: 1.1-1.2x faster training steps (bench/).
-    return torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
+    # weight_decay 0 takes the same path as leaving it out: the other experiments' steps are unchanged.
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
 
 
 # On CPU a large batch's activations overflow the caches: its gradient is summed over
@@ -181,6 +188,24 @@ class TrainResult:
                 return {"epochs_to_fit": row["epoch"], "steps_to_fit": row.get("step")}
         return {"epochs_to_fit": None, "steps_to_fit": None}
 
+    def first_step(self, metric: str, value: float) -> int | None:
+        """The step count of the first measured epoch whose `metric` was <= value; None if none was."""
+        return next((row.get("step") for row in self.history if row[metric] <= value), None)
+
+    def target(self, target_train_loss: float) -> dict:
+        """reached_target (the last epoch's train loss <= target: training stops there) and
+        steps_to_loss_0.1 (Jiang et al. 2019's optimisation measure; None if never reached)."""
+        return {REACHED_TARGET: self.history[-1]["train_loss"] <= target_train_loss,
+                STEPS_TO_LOSS: self.first_step("train_loss", STEPS_TO_LOSS_VALUE)}
+
+    def stop_metrics(self, cfg: TrainConfig) -> dict:
+        """The final metrics and what the run's stopping rule records (fit_threshold, target_train_loss)."""
+        if cfg.fit_threshold is not None:
+            return {**self.final, **self.fit(cfg.fit_threshold)}
+        if cfg.target_train_loss is not None:
+            return {**self.final, **self.target(cfg.target_train_loss)}
+        return self.final
+
 
 def _set_aside(path: Path, reason: str) -> None:
     """A resume state that cannot be used is renamed, never deleted: the job starts over."""
@@ -253,7 +278,8 @@ def train(
     Metrics are measured at cfg.evaluated_epochs() and at the last epoch. The resume state
     is saved after an epoch once `resume_interval_s` have passed since the last save
     (0: every epoch), and at once on SIGTERM or SIGINT, after which the run stops with
-    a GenlabError. A run with a fit_threshold stops at the first measured epoch that reaches it.
+    a GenlabError. A run with a stopping rule (cfg.stop_rule(): fit_threshold, target_train_loss)
+    stops at the first measured epoch that reaches it; its history rows also say the step count.
     """
     device = data.x_train.device
     model = init_model(cfg, device)
@@ -271,7 +297,7 @@ def train(
                 start, start_step, history = resumed
                 log.info("resuming %s from %s after epoch %d (step %d of the next)", cfg.describe(), resume_path, start, start_step)
     measured = set(cfg.evaluated_epochs())
-    track_fit = cfg.fit_threshold is not None
+    rule = cfg.stop_rule()
     last_save = time.monotonic()
     t_start, done_epochs = time.monotonic(), 0
     with StopRequest().installed() as stop:
@@ -292,8 +318,10 @@ def train(
                 metrics = evaluate_splits(model, eval_data, eval_batch_size, cfg.precision)
                 _check_progress(cfg, epoch + 1, metrics, history)
                 row = {"epoch": epoch + 1, **metrics, "seed": cfg.seed, "data_seed": cfg.data_seed}
-                if track_fit:
+                if rule:
                     row["step"] = (epoch + 1) * cfg.steps_per_epoch()
+                if cfg.target_train_loss is not None:
+                    row[REACHED_TARGET] = rule.reached(metrics)
                 history.append(row)
                 eta = (time.monotonic() - t_start) / done_epochs * (cfg.epochs - epoch - 1)
                 log.info(
@@ -301,8 +329,8 @@ def train(
                     epoch + 1, cfg.epochs, time.perf_counter() - t0, metrics["train_loss"], metrics["train_accuracy"],
                     metrics["test_loss"], metrics["test_accuracy"], eta,
                 )
-                if track_fit and metrics["train_accuracy"] >= cfg.fit_threshold:
-                    log.info("fitted: train accuracy %.4f >= %g at epoch %d", metrics["train_accuracy"], cfg.fit_threshold, epoch + 1)
+                if rule and rule.reached(metrics):
+                    log.info("stopping: %s %.4f reached %s at epoch %d", rule.metric, metrics[rule.metric], rule.describe(), epoch + 1)
                     break
             else:
                 eta = (time.monotonic() - t_start) / done_epochs * (cfg.epochs - epoch - 1)
