@@ -31,7 +31,7 @@ from ..atomic import write_csv
 from ..columns import FINAL_METRICS, REACHED_TARGET, STEPS_TO_LOSS, TARGET_HISTORY_COLUMNS
 from ..config import TrainConfig
 from ..errors import GenlabError
-from ._shared import check_batch_size, history_paths, runs, standard_outputs
+from ._shared import check_batch_size, history_paths, named_spec, runs, standard_outputs
 
 log = logging.getLogger("genlab")
 
@@ -85,10 +85,7 @@ def run_names(section: dict) -> list[str]:
 
 def run_spec(section: dict, run: str) -> dict:
     """The hyperparameters of a run: {width, depth, batch_size, lr, weight_decay, dropout, optimizer}."""
-    specs = _specs(section)
-    if run not in specs:
-        raise GenlabError(f"{NAME}: no run named {run!r} in the config")
-    return dict(specs[run])
+    return named_spec(NAME, _specs(section), run)
 
 
 def run_specs(config: dict) -> list[dict]:
