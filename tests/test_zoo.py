@@ -137,11 +137,14 @@ def test_a_reachable_target_stops_early_and_an_unreachable_one_runs_every_epoch(
     assert [r["step"] for r in reached.history] == [4 * (i + 1) for i in range(len(reached.history))]  # 64 / 16 steps an epoch
     first = next((r["step"] for r in reached.history if r["train_loss"] <= 0.1), None)
     assert metrics[STEPS_TO_LOSS] == first
+    # The test split is measured only where training stops: the train loss is what each epoch needs.
+    assert all(r["test_loss"] is None for r in reached.history[:-1]) and metrics["test_loss"] is not None
 
     far = _zoo_cfg(epochs=2, target_train_loss=1e-9)
     missed = train(far, data, data)
     metrics = missed.stop_metrics(far)
     assert metrics[REACHED_TARGET] is False and metrics["epochs_trained"] == 2 and len(missed.history) == 2
+    assert missed.history[0]["test_loss"] is None and missed.history[-1]["n_test_eval"] == 32
 
 
 def test_sgd_weight_decay_and_dropout_are_applied():
@@ -188,6 +191,8 @@ def test_zoo_runs_are_priced_at_max_epochs_by_their_flops():
     model = cost.CostModel(t, 0.0, 0.0, 100)
     (row,) = cost.training_jobs([_zoo_cfg(width=16, depth=2, batch_size=128, n_train=256, epochs=10)], model)
     assert row["upper_bound"] and row["train_s"] == pytest.approx(10 * 2 * t.step_time("zoo_cnn", 16, 128, depth=2))
+    # 256 training images every epoch, the 100 test images once (where the run stops).
+    assert row["eval_s"] == pytest.approx((10 * 256 + 100) * t.eval_time("zoo_cnn", 16, depth=2))
     assert t.step_time("zoo_cnn", 16, 128, depth=2) < t.step_time("zoo_cnn", 16, 128, depth=4)
     assert {(c["width"], c.get("depth")) for c in rates.coarse_calibrations() if c["arch"] == "zoo_cnn"}  # parse time prices it
 

@@ -15,7 +15,8 @@ FIT_HISTORY_COLUMNS = [
     "epoch", "step", *FINAL_METRICS, *SAMPLING_COLUMNS, "clean_train_accuracy", "corrupted_train_accuracy", "seed", "data_seed",
 ]
 # Runs trained to a target train loss (the zoo) record the steps so far and whether this epoch's
-# train loss reached the target (training stops at the first that does: the last row says whether the run did).
+# train loss reached the target (training stops at the first that does: the last row says whether the run did);
+# their test cells are empty but in the last row (TrainConfig.test_each_epoch).
 REACHED_TARGET = "reached_target"
 TARGET_HISTORY_COLUMNS = ["epoch", "step", *FINAL_METRICS, *SAMPLING_COLUMNS, REACHED_TARGET, "seed", "data_seed"]
 # Jiang et al. 2019's optimisation measure: the first measured step count at which train loss <= 0.1.

@@ -115,6 +115,12 @@ class TrainConfig:
             return StopRule("train_loss", self.target_train_loss, above=False)
         return None
 
+    def test_each_epoch(self) -> bool:
+        """Whether every measured epoch also measures the test split. A run trained to a target train loss
+        (the zoo) needs only its train loss per epoch: its test split is measured where it stops, which on
+        a small subset saves most of the evaluation (10000 test images against n_train)."""
+        return self.target_train_loss is None
+
     def steps_per_epoch(self) -> int:
         """Optimizer steps of one epoch: the last batch may be smaller (torch-free: the estimate uses it)."""
         return -(-self.n_train // self.batch_size)

@@ -2,6 +2,7 @@
 
     training job  = epochs x steps_per_epoch x step_time(arch, width, batch_size)
                   + len(cfg.evaluated_epochs()) x (eval train images + eval test images) x eval_time(arch, width)
+                    (runs trained to a target loss: their test images once)
                   + fixed cost
     an experiment's own jobs (its module's `jobs(config, model)`), e.g. evaluating a curve of
                     points x images x eval_time, or a per-point measure x point_time
@@ -93,9 +94,12 @@ def training_jobs(configs: Sequence[TrainConfig], model: CostModel) -> list[dict
         steps = cfg.steps_per_epoch()
         step_s = model.step_time(cfg.arch, cfg.width, cfg.batch_size, cfg.depth)
         evaluated = len(cfg.evaluated_epochs())
-        eval_images = (cfg.eval_train_size or cfg.n_train) + (model.n_test if cfg.eval_test_size is None else cfg.eval_test_size)
+        train_images = cfg.eval_train_size or cfg.n_train
+        test_images = model.n_test if cfg.eval_test_size is None else cfg.eval_test_size
+        eval_images = train_images + test_images  # of one evaluation
+        tested = evaluated if cfg.test_each_epoch() else 1  # else only where it stops
         train_s = cfg.epochs * steps * step_s
-        eval_s = evaluated * eval_images * model.eval_time(cfg.arch, cfg.width, cfg.depth)
+        eval_s = (evaluated * train_images + tested * test_images) * model.eval_time(cfg.arch, cfg.width, cfg.depth)
         rows.append(model.job(
             cfg.experiment, "train", f"{cfg.experiment}/{cfg.run}/seed{cfg.seed}", train_s + eval_s, TRAIN,
             upper_bound=cfg.stop_rule() is not None, arch=cfg.arch, width=cfg.width, batch_size=cfg.batch_size,

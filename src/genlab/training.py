@@ -72,23 +72,30 @@ def evaluate(
     return result
 
 
-def evaluate_splits(model: nn.Module, data: Tensors, batch_size: int, precision: str = "fp32") -> dict:
+def evaluate_splits(model: nn.Module, data: Tensors, batch_size: int, precision: str = "fp32", test: bool = True) -> dict:
+    """Train and test metrics; with test=False the test ones are None (evaluate_test fills them in)."""
     train = evaluate(model, data.x_train, data.y_train, batch_size, precision, groups=data.corrupted)
-    test = evaluate(model, data.x_test, data.y_test, batch_size, precision)
     metrics = {
         "train_loss": train["loss"],
         "train_accuracy": train["accuracy"],
-        "test_loss": test["loss"],
-        "test_accuracy": test["accuracy"],
         "train_loss_se": train["loss_se"],
-        "test_loss_se": test["loss_se"],
         "n_train_eval": train["n"],
-        "n_test_eval": test["n"],
+        **dict.fromkeys(TEST_METRICS),
     }
+    if test:
+        metrics.update(evaluate_test(model, data, batch_size, precision))
     if data.corrupted is not None:
         metrics["clean_train_accuracy"] = train["accuracy_false"]
         metrics["corrupted_train_accuracy"] = train["accuracy_true"]
     return metrics
+
+
+TEST_METRICS = ("test_loss", "test_accuracy", "test_loss_se", "n_test_eval")
+
+
+def evaluate_test(model: nn.Module, data: Tensors, batch_size: int, precision: str = "fp32") -> dict:
+    test = evaluate(model, data.x_test, data.y_test, batch_size, precision)
+    return dict(zip(TEST_METRICS, (test["loss"], test["accuracy"], test["loss_se"], test["n"])))
 
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -252,7 +259,7 @@ def _save_resume(path: Path, cfg: TrainConfig, model, optimizer, epoch: int, ste
 
 
 def _check_progress(cfg: TrainConfig, epoch: int, metrics: dict, history: list[dict]) -> None:
-    core = {k: metrics[k] for k in FINAL_METRICS}
+    core = {k: metrics[k] for k in FINAL_METRICS if metrics[k] is not None}  # test metrics may wait (test_each_epoch)
     if not all(math.isfinite(v) for v in core.values()):
         raise GenlabError(
             f"non-finite loss at epoch {epoch} of {cfg.describe()}: train_loss={metrics['train_loss']}; lower the learning rate"
@@ -280,6 +287,7 @@ def train(
     (0: every epoch), and at once on SIGTERM or SIGINT, after which the run stops with
     a GenlabError. A run with a stopping rule (cfg.stop_rule(): fit_threshold, target_train_loss)
     stops at the first measured epoch that reaches it; its history rows also say the step count.
+    Where not cfg.test_each_epoch() the test split is measured only at the epoch training stops.
     """
     device = data.x_train.device
     model = init_model(cfg, device)
@@ -298,6 +306,7 @@ def train(
                 log.info("resuming %s from %s after epoch %d (step %d of the next)", cfg.describe(), resume_path, start, start_step)
     measured = set(cfg.evaluated_epochs())
     rule = cfg.stop_rule()
+    test_each_epoch = cfg.test_each_epoch()
     last_save = time.monotonic()
     t_start, done_epochs = time.monotonic(), 0
     with StopRequest().installed() as stop:
@@ -315,21 +324,25 @@ def train(
             done_epochs += 1
             last = epoch + 1 == cfg.epochs
             if epoch + 1 in measured or last:
-                metrics = evaluate_splits(model, eval_data, eval_batch_size, cfg.precision)
+                metrics = evaluate_splits(model, eval_data, eval_batch_size, cfg.precision, test=test_each_epoch or last)
+                stopping = rule is not None and rule.reached(metrics)
+                if metrics["test_loss"] is None and stopping:
+                    metrics.update(evaluate_test(model, eval_data, eval_batch_size, cfg.precision))
                 _check_progress(cfg, epoch + 1, metrics, history)
                 row = {"epoch": epoch + 1, **metrics, "seed": cfg.seed, "data_seed": cfg.data_seed}
                 if rule:
                     row["step"] = (epoch + 1) * cfg.steps_per_epoch()
                 if cfg.target_train_loss is not None:
-                    row[REACHED_TARGET] = rule.reached(metrics)
+                    row[REACHED_TARGET] = stopping
                 history.append(row)
                 eta = (time.monotonic() - t_start) / done_epochs * (cfg.epochs - epoch - 1)
+                tested = "" if metrics["test_loss"] is None else (
+                    f" test_loss {metrics['test_loss']:.4f} test_acc {metrics['test_accuracy']:.4f}")
                 log.info(
-                    "epoch %d/%d %.1fs train_loss %.4f train_acc %.4f test_loss %.4f test_acc %.4f eta %.0fs",
-                    epoch + 1, cfg.epochs, time.perf_counter() - t0, metrics["train_loss"], metrics["train_accuracy"],
-                    metrics["test_loss"], metrics["test_accuracy"], eta,
+                    "epoch %d/%d %.1fs train_loss %.4f train_acc %.4f%s eta %.0fs",
+                    epoch + 1, cfg.epochs, time.perf_counter() - t0, metrics["train_loss"], metrics["train_accuracy"], tested, eta,
                 )
-                if rule and rule.reached(metrics):
+                if stopping:
                     log.info("stopping: %s %.4f reached %s at epoch %d", rule.metric, metrics[rule.metric], rule.describe(), epoch + 1)
                     break
             else:

@@ -9,7 +9,8 @@ runs        one zoo_cnn per combination of the lists (their product, in the orde
             seed, named by its hyperparameters (`run_name`: "w8d2b64lr1em3wd0do0adam"). A run stops
             after the first epoch whose cross-entropy on the whole training subset (eval mode: no
             dropout) is <= target_train_loss; one that does not within max_epochs is recorded with
-            reached_target False (the ranking leaves it out and counts it), not an error.
+            reached_target False (the ranking leaves it out and counts it), not an error. The test split
+            is measured once, where a run stops (genlab.config.TrainConfig.test_each_epoch).
 data        one subset of n_train images shared by every run (data_seed)
 rules       workflow/rules/zoo.smk (zoo_runs), shared subset/train/metrics
 tables      results/runs/zoo/{run}/seed{k}/history.csv (genlab.columns.TARGET_HISTORY_COLUMNS, every
