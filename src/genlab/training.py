@@ -75,12 +75,16 @@ def evaluate(
 def evaluate_splits(model: nn.Module, data: Tensors, batch_size: int, precision: str = "fp32", test: bool = True) -> dict:
     """Train and test metrics; with test=False the test ones are None (evaluate_test fills them in)."""
     train = evaluate(model, data.x_train, data.y_train, batch_size, precision, groups=data.corrupted)
+    # The keys in the order they always had (checkpoints hold this dict); the test ones filled below.
     metrics = {
         "train_loss": train["loss"],
         "train_accuracy": train["accuracy"],
+        "test_loss": None,
+        "test_accuracy": None,
         "train_loss_se": train["loss_se"],
+        "test_loss_se": None,
         "n_train_eval": train["n"],
-        **dict.fromkeys(TEST_METRICS),
+        "n_test_eval": None,
     }
     if test:
         metrics.update(evaluate_test(model, data, batch_size, precision))
