@@ -197,6 +197,19 @@ def test_zoo_runs_are_priced_at_max_epochs_by_their_flops():
     assert {(c["width"], c.get("depth")) for c in rates.coarse_calibrations() if c["arch"] == "zoo_cnn"}  # parse time prices it
 
 
+def test_measures_can_list_the_zoo_and_the_estimate_calibrates_its_shapes():
+    from genlab import calibration
+    from genlab.measures import plan as measure_plan
+
+    config = _config()
+    config["measures"]["experiments"] = ["zoo"]
+    checked = validate(config, against_data=False)
+    assert measure_plan.measured_checkpoints(checked) == [("zoo", run, 0) for run in zoo.run_names(checked["zoo"])]
+    assert measure_plan.metrics_tables(checked) == ["results/metrics/zoo.csv"]  # with batch_size, as the measure claims need
+    wanted = calibration.needed(checked)
+    assert wanted[("zoo_cnn", 2, 1)] == wanted[("zoo_cnn", 2, 2)] == {32, 128}  # training batches and a measure's gradient
+
+
 # ---------------------------------------------------------------- config errors
 
 
