@@ -169,6 +169,17 @@ def test_sgd_weight_decay_and_dropout_are_applied():
     assert from_config(_zoo_cfg(dropout=0.5))[-2].p == 0.5
 
 
+def test_dropout_runs_are_the_same_whatever_the_global_generator_held(one_thread):
+    data = _separable(32)
+    cfg = _zoo_cfg(dropout=0.5, epochs=2)
+    torch.manual_seed(123)
+    first = train(cfg, data, data)
+    torch.rand(1000)  # a warm job forks from a process whose generator has moved on
+    second = train(cfg, data, data)
+    assert all(torch.equal(a, b) for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values()))
+    assert first.history == second.history
+
+
 def test_stopping_rules_and_optimizers_are_checked():
     with pytest.raises(GenlabError, match="optimizer 'rmsprop' is not one of adam, sgd"):
         _zoo_cfg(optimizer="rmsprop")

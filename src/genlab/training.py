@@ -114,6 +114,17 @@ def init_model(cfg: TrainConfig, device: torch.device) -> nn.Module:
         return from_config(cfg).to(device)
 
 
+def seed_dropout(cfg: TrainConfig) -> None:
+    """Dropout masks come from torch's global generator: seeded from the run's seed, so a run gives the
+    same weights in a fresh process and in a warm job forked from a used one (a resume restores its state).
+    Runs without dropout draw nothing from it and leave it alone."""
+    if cfg.dropout > 0:
+        torch.manual_seed(DROPOUT_SEED_STRIDE * cfg.seed + 1)
+
+
+DROPOUT_SEED_STRIDE = 1_000_003  # apart from the initialisation's seed (cfg.seed) for every seed
+
+
 SGD_MOMENTUM = 0.9  # the zoo's SGD (Jiang et al. 2019)
 
 
@@ -296,6 +307,7 @@ def train(
     device = data.x_train.device
     model = init_model(cfg, device)
     optimizer = make_optimizer(model, cfg)
+    seed_dropout(cfg)
     start, start_step, history = 0, 0, []
     resume_path = Path(resume_path) if resume_path else None
     if resume_path:
