@@ -224,22 +224,7 @@ def test_measures_can_list_the_zoo_and_the_estimate_calibrates_its_shapes():
 # ---------------------------------------------------------------- config errors
 
 
-ERROR_CASES = [
-    ("empty list", dict(width=[]), r"^config key zoo\.width: \[\] should be non-empty$"),
-    ("unknown optimizer", dict(optimizer=["adam", "rmsprop"]), r"^config key zoo\.optimizer\.1: 'rmsprop' is not one of \['adam', 'sgd'\]$"),
-    ("dropout of one", dict(dropout=[0.0, 1.0]), r"^config key zoo\.dropout\.1: 1\.0 must be < 1$"),
-    ("negative dropout", dict(dropout=[-0.1]), r"^config key zoo\.dropout\.0: -0\.1 must be >= 0$"),
-    ("zero target loss", dict(target_train_loss=0.0), r"^config key zoo\.target_train_loss: 0\.0 must be > 0$"),
-    ("batch over the subset", dict(batch_size=[32, 200]), r"^config key zoo\.batch_size: batch size 200 exceeds zoo\.n_train \(100\)$"),
-    ("over 10000 runs", dict(width=list(range(1, 101)), depth=list(range(1, 102)), optimizer=["adam"]),
-     r"^config key zoo: the grid has 10100 training runs \(10100 combinations x 1 seeds\), over 10000: pass --config zoo_confirm=True"),
-]
-
-
-@pytest.mark.parametrize("name,changes,message", ERROR_CASES, ids=[c[0] for c in ERROR_CASES])
-def test_bad_zoo_config_is_one_line_naming_the_key(name, changes, message):
-    with pytest.raises(GenlabError, match=message):
-        validate(_config(**changes), against_data=False)
+# The one-line errors of a bad zoo section are in tests/test_errors.py (CONFIG_CASES, PLAN_CASES).
 
 
 def test_a_large_grid_runs_when_confirmed():
