@@ -59,6 +59,11 @@ CONFIG_CASES = [
     ("no seeds", dict(seeds=[]), r"^config key seeds: \[\] should be non-empty$"),
     ("unknown device", dict(device="tpu"), r"^config key device: 'tpu' is not one of \['auto', 'cpu', 'cuda'\]$"),
     ("unknown sensitivity output", dict(sensitivity__output="probits"), r"^config key sensitivity\.output: 'probits' is not one of"),
+    ("empty zoo list", dict(zoo__width=[]), r"^config key zoo\.width: \[\] should be non-empty$"),
+    ("unknown optimizer", dict(zoo__optimizer=["adam", "rmsprop"]), r"^config key zoo\.optimizer\.1: 'rmsprop' is not one of \['adam', 'sgd'\]$"),
+    ("dropout of one", dict(zoo__dropout=[0.0, 1.0]), r"^config key zoo\.dropout\.1: 1\.0 must be < 1$"),
+    ("negative dropout", dict(zoo__dropout=[-0.1]), r"^config key zoo\.dropout\.0: -0\.1 must be >= 0$"),
+    ("zero target loss", dict(zoo__target_train_loss=0.0), r"^config key zoo\.target_train_loss: 0\.0 must be > 0$"),
 ]
 
 
@@ -262,6 +267,10 @@ PLAN_CASES = [
      r"^config key sensitivity\.batch_sizes\.1: batch size 128 exceeds sensitivity\.n_train \(100\)$"),
     ("solution batch larger than the subset", dict(interpolation__solution_a=dict(batch_size=1024, lr=0.01)),
      r"^config key interpolation\.solution_a\.batch_size: batch size 1024 exceeds interpolation\.n_train \(100\)$"),
+    ("zoo batch larger than the subset", dict(zoo__batch_size=[32, 200]),
+     r"^config key zoo\.batch_size: batch size 200 exceeds zoo\.n_train \(100\)$"),
+    ("zoo over 10000 runs unconfirmed", dict(zoo__width=list(range(1, 101)), zoo__depth=list(range(1, 102)), zoo__optimizer=["adam"]),
+     r"^config key zoo: the grid has 10100 training runs \(10100 combinations x 1 seeds\), over 10000: pass --config zoo_confirm=True"),
 ]
 
 

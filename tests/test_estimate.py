@@ -22,18 +22,18 @@ def cfg(**overrides) -> TrainConfig:
     return TrainConfig(**{**fields, **overrides})
 
 
-def per_batch(arch, width, batch):  # 1 ms per sample + 5 ms per step
+def per_batch(arch, width, batch, depth=None):  # 1 ms per sample + 5 ms per step
     return 0.001 * batch + 0.005
 
 
-def per_image(arch, width):
+def per_image(arch, width, depth=None):
     return 0.0001
 
 
 class Times:
-    """A Timing of hand-made functions."""
+    """A Timing of hand-made functions (depth: zoo_cnn's, passed only where there is one)."""
 
-    def __init__(self, step=per_batch, image=per_image, point=lambda arch, width: 0.002):
+    def __init__(self, step=per_batch, image=per_image, point=lambda arch, width, depth=None: 0.002):
         self.step_time, self.eval_time, self.point_time = step, image, point
 
 
@@ -102,9 +102,11 @@ def test_experiment_jobs_and_light_jobs_of_the_reference_config():
     assert interp[0]["reads"] == ["interpolation/A/seed0", "interpolation/B/seed0"]
     assert len(sens) == 12 and sens[0]["total_s"] == pytest.approx(1000 * 0.002 + 3.0)
     trains = [r for r in plan_rows if r["rule"] == "train"]
-    assert len(trains) == 2 * (1 + 10 + 2 + 6 + 9 + 3 * 12)
+    assert len(trains) == 2 * (1 + 10 + 2 + 6 + 9 + 3 * 12 + 432)  # the zoo: 3 x 3 x 3 x 2 x 2 x 2 x 2 combinations
     subsets = [r for r in plan_rows if r["rule"] == "subset"]
-    assert len(subsets) == 4 + 9 + 3  # one per experiment, one per corruption run, one per double-descent noise level
+    assert len(subsets) == 5 + 9 + 3  # one per experiment, one per corruption run, one per double-descent noise level
+    zoo = [r for r in trains if r["experiment"] == "zoo"]
+    assert all(r["upper_bound"] for r in zoo)  # trained to a target loss: counted at max_epochs
 
 
 def test_only_chosen_experiments_are_counted():
@@ -182,9 +184,9 @@ def test_duration_text():
 
 def fake_calibrate(calls):
     def calibrate(arch, batch_sizes, threads, device, width=None, **kwargs):
-        calls.append((arch, width, tuple(batch_sizes), threads, device, kwargs.get("jacobian")))
-        per_sample = {"deep_cnn": 2e-3, "width_cnn": 2e-4, "shallow_cnn": 2e-4, "fc": 5e-5}[arch]
-        return {"arch": arch, "width": width, "device": device, "threads": threads, "precision": "fp32", "source": "fake",
+        calls.append((arch, width, tuple(batch_sizes), threads, device, kwargs.get("jacobian"), kwargs.get("depth")))
+        per_sample = {"deep_cnn": 2e-3, "width_cnn": 2e-4, "shallow_cnn": 2e-4, "fc": 5e-5, "zoo_cnn": 5e-4}[arch]
+        return {"arch": arch, "width": width, "depth": kwargs.get("depth"), "device": device, "threads": threads, "precision": "fp32", "source": "fake",
                 "step_s": {b: per_sample * b for b in batch_sizes}, "eval_s": per_sample / 3,
                 "point_s": 1e-3 if kwargs.get("jacobian") else None, "seconds": 0.0}
     return calibrate
@@ -200,11 +202,14 @@ def test_cli_reference_config_is_more_than_a_day(monkeypatch, capsys):
     assert last.startswith("total on this CPU: about") and "1 at a time" in last  # train_threads 2 on 2 cores
     assert "more than a day on this CPU: try presets/quick.yaml" in last
     assert "upper bound" in last
-    for experiment in ("random_labels", "params_vs_gen", "interpolation", "sensitivity", "corruption", "double_descent"):
+    for experiment in ("random_labels", "params_vs_gen", "interpolation", "sensitivity", "corruption", "double_descent", "zoo"):
         assert f"\n{experiment}" in out
     assert {(arch, width) for arch, width, *_ in calls} == {
         ("deep_cnn", None), ("width_cnn", 2), ("width_cnn", 12), ("width_cnn", 20), ("shallow_cnn", None),
-        ("fc", 8), ("fc", 64), ("fc", 1024)}  # double descent's smallest, middle and largest width
+        ("fc", 8), ("fc", 64), ("fc", 1024),  # double descent's smallest, middle and largest width
+        ("zoo_cnn", 8), ("zoo_cnn", 16), ("zoo_cnn", 32)}
+    # The zoo's cheapest, middle and dearest shapes in forward FLOPs; the others interpolated between them.
+    assert sorted((c[1], c[6]) for c in calls if c[0] == "zoo_cnn") == [(8, 2), (16, 3), (32, 4)]
     deep = next(c for c in calls if c[0] == "deep_cnn")
     assert deep[2] == (64, 128, 1024) and deep[3] == 2 and deep[4] == "cpu"
     assert next(c for c in calls if c[0] == "shallow_cnn")[5] is True  # Jacobian timed for experiment 4's network

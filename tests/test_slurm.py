@@ -24,10 +24,10 @@ pytestmark = pytest.mark.slurm
 PROFILE = REPO / "profiles" / "slurm"
 METRICS = [f"results/metrics/{name}.csv" for name in experiments.BUILTIN] + [
     "results/corruption/summary.csv", "results/measures/all.csv"]
-# Jobs of the tiny config that are submitted (the rest are localrules): 4 + 5 subsets (one per
-# corruption run), 1 + 2 + 2 + 2 + 5 trainings, 1 interpolation (one seed), 2 sensitivity
+# Jobs of the tiny config that are submitted (the rest are localrules): 5 + 5 subsets (one per
+# corruption run), 1 + 2 + 2 + 2 + 5 + 4 trainings (the zoo's last), 1 interpolation (one seed), 2 sensitivity
 # measures, 2 + 2 + 2 + 5 flatness measures (every checkpoint of experiments 2 to 5), 2 landscapes.
-CLUSTER_JOBS = {"subset": 9, "train": 12, "interpolate": 1, "sensitivity_measure": 2, "measure": 11, "landscape": 2}
+CLUSTER_JOBS = {"subset": 10, "train": 16, "interpolate": 1, "sensitivity_measure": 2, "measure": 11, "landscape": 2}
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+)")
 
 

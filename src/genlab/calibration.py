@@ -34,6 +34,7 @@ def _sync(device) -> None:
 def calibrate(
     arch: str, batch_sizes: Sequence[int], threads: int, device: str, width: int | None = None,
     precision: str = "fp32", eval_batch_size: int = 1000, jacobian: bool = False, target_s: float = 0.5,
+    depth: int | None = None,
 ) -> dict:
     """Time genlab's training step at each batch size, its evaluation, and optionally the input-output Jacobian.
 
@@ -42,10 +43,11 @@ def calibrate(
     run: large batches are summed over slices of genlab.training.CPU_MICRO_BATCH), then as many
     steps as fit in about `target_s` (at least one) in one train_epoch call. Evaluation: one chunk
     of min(eval_batch_size, 512) images, after a warm-up pass. Sensitivity: 64 points.
-    Returns {arch, width, device, threads, precision, step_s: {batch: s}, eval_s (per image),
+    `depth`: zoo_cnn's (its dropout is left at 0: dropout costs little). Returns {arch, width, depth, device,
+    threads, precision, step_s: {batch: s}, eval_s (per image),
     point_s (per point, or None), seconds (the calibration's own wall time)}. Cached in memory.
     """
-    key = (arch, width, tuple(sorted(set(batch_sizes))), threads, device, precision, eval_batch_size, jacobian, target_s)
+    key = (arch, width, depth, tuple(sorted(set(batch_sizes))), threads, device, precision, eval_batch_size, jacobian, target_s)
     if key in _CACHE:
         return _CACHE[key]
     import torch
@@ -68,14 +70,15 @@ def calibrate(
             y = torch.randint(0, 10, (n,), generator=g).to(dev)
             return Tensors(x, y, x[:1], y[:1])
 
-        cfg0 = TrainConfig("calibration", arch, 0, arch, width, 1e-3, 1, 1, 1, 0, False, precision=precision)
+        cfg0 = TrainConfig("calibration", arch, 0, arch, width, 1e-3, 1, 1, 1, 0, False, precision=precision, depth=depth)
         model = training.init_model(cfg0, dev)
         optimizer = training.make_optimizer(model, cfg0)
         micro = training.CPU_MICRO_BATCH if dev.type == "cpu" else None
         seen: set[int] = set()
 
         def steps(batch: int, n_steps: int) -> float:
-            cfg = TrainConfig("calibration", arch, 0, arch, width, 1e-3, batch, 1, batch * n_steps, 0, False, precision=precision)
+            cfg = TrainConfig("calibration", arch, 0, arch, width, 1e-3, batch, 1, batch * n_steps, 0, False, precision=precision,
+                              depth=depth)
             d = data(batch * n_steps)
             _sync(dev)
             t0 = time.perf_counter()
@@ -115,7 +118,7 @@ def calibrate(
         torch.set_num_threads(saved[0])
         torch.use_deterministic_algorithms(saved[1], warn_only=saved[2])
         torch.utils.deterministic.fill_uninitialized_memory = saved[3]
-    result = {"arch": arch, "width": width, "device": dev.type, "threads": threads, "precision": precision, "source": "measured",
+    result = {"arch": arch, "width": width, "depth": depth, "device": dev.type, "threads": threads, "precision": precision, "source": "measured",
               "step_s": step_s, "eval_s": eval_s, "point_s": point_s, "seconds": time.perf_counter() - t_start}
     _CACHE[key] = result
     return result
@@ -128,18 +131,26 @@ def calibration_widths(widths: Sequence[int]) -> list[int]:
     return sorted({ws[0], ws[len(ws) // 2], ws[-1]})
 
 
-def needed(config: dict) -> dict[tuple[str, int | None], set[int]]:
-    """(arch, width) -> batch sizes the planned training runs use."""
-    wanted: dict[tuple[str, int | None], set[int]] = {}
+def needed(config: dict) -> dict[tuple[str, int | None, int | None], set[int]]:
+    """(arch, width, depth) -> batch sizes the planned training runs use."""
+    wanted: dict[tuple[str, int | None, int | None], set[int]] = {}
     for experiment in experiments.chosen(config):
         for cfg in plan.planned_configs(config, experiment):
-            wanted.setdefault((cfg.arch, cfg.width), set()).add(cfg.batch_size)
+            wanted.setdefault((cfg.arch, cfg.width, cfg.depth), set()).add(cfg.batch_size)
     from .measures import plan as measure_plan
 
     for experiment, run, seed in measure_plan.measured_checkpoints(config):  # a measure's gradient: a step at batch 128
         cfg = plan.train_config(config, experiment, run, seed)
-        wanted[(cfg.arch, cfg.width)].add(128)
+        wanted[(cfg.arch, cfg.width, cfg.depth)].add(128)
     return wanted
+
+
+def calibration_shapes(arch: str, shapes: Sequence[tuple[int, int | None]]) -> list[tuple[int, int | None]]:
+    """zoo_cnn's (width, depth) shapes calibrated: the cheapest, the middle and the dearest in forward FLOPs."""
+    from .rates import forward_macs
+
+    ordered = sorted(set(shapes), key=lambda s: (forward_macs(arch, *s), s))
+    return sorted({ordered[0], ordered[len(ordered) // 2], ordered[-1]}, key=lambda s: forward_macs(arch, *s))
 
 
 def point_archs(config: dict) -> set[str]:
@@ -148,22 +159,27 @@ def point_archs(config: dict) -> set[str]:
 
 
 def calibrate_plan(config: dict, device: str, threads: int, calibrate_fn: Callable | None = None) -> list[dict]:
-    """Calibrations covering every (arch, width, batch size) of the config's runs, width archs at calibration_widths."""
+    """Calibrations covering every (arch, width, batch size) of the config's runs, width archs at
+    calibration_widths, zoo_cnn at calibration_shapes (the rest interpolated in FLOPs by genlab.rates)."""
     calibrate_fn = calibrate_fn or calibrate
     wanted = needed(config)
-    by_arch: dict[str, dict[int | None, set[int]]] = {}
-    for (arch, width), batches in wanted.items():
-        by_arch.setdefault(arch, {})[width] = batches
+    by_arch: dict[str, dict[tuple[int | None, int | None], set[int]]] = {}
+    for (arch, width, depth), batches in wanted.items():
+        by_arch.setdefault(arch, {})[(width, depth)] = batches
     cals = []
-    for arch, widths in by_arch.items():
+    for arch, shapes in by_arch.items():
+        batches = set().union(*shapes.values())
         if arch in WIDTH_ARCHS:
-            batches = set().union(*widths.values())
-            picked = [(w, batches) for w in calibration_widths(list(widths))]
+            picked = [((w, None), batches) for w in calibration_widths([w for w, _ in shapes])]
+        elif arch == "zoo_cnn":
+            picked = [(shape, batches) for shape in calibration_shapes(arch, list(shapes))]
         else:
-            picked = list(widths.items())
-        for width, batches in picked:
+            picked = list(shapes.items())
+        for (width, depth), batches in picked:
+            # depth only where there is one: calibrate functions of width alone keep working.
+            extra = {} if depth is None else {"depth": depth}
             cals.append(calibrate_fn(arch, sorted(batches), threads, device, width=width, precision=config["precision"],
-                                     eval_batch_size=config["eval_batch_size"], jacobian=arch in point_archs(config)))
+                                     eval_batch_size=config["eval_batch_size"], jacobian=arch in point_archs(config), **extra))
     return cals
 
 

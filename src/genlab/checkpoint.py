@@ -11,7 +11,7 @@ from . import __version__
 from .atomic import save_torch
 from .config import TrainConfig
 from .errors import GenlabError
-from .models import build_model, n_params
+from .models import from_config, n_params
 
 CHECKPOINT_FORMAT = "genlab-checkpoint-2"
 
@@ -54,7 +54,7 @@ def load_checkpoint(path: str | Path) -> dict:
 
 def model_for(ckpt: dict, path: str | Path = "checkpoint") -> nn.Module:
     cfg: TrainConfig = ckpt["config"]
-    model = build_model(cfg.arch, cfg.width)
+    model = from_config(cfg)
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as exc:

@@ -14,6 +14,14 @@ HISTORY_COLUMNS = ["epoch", *FINAL_METRICS, *SAMPLING_COLUMNS, "seed", "data_see
 FIT_HISTORY_COLUMNS = [
     "epoch", "step", *FINAL_METRICS, *SAMPLING_COLUMNS, "clean_train_accuracy", "corrupted_train_accuracy", "seed", "data_seed",
 ]
+# Runs trained to a target train loss (the zoo) record the steps so far and whether this epoch's
+# train loss reached the target (training stops at the first that does: the last row says whether the run did);
+# their test cells are empty but in the last row (TrainConfig.test_each_epoch).
+REACHED_TARGET = "reached_target"
+TARGET_HISTORY_COLUMNS = ["epoch", "step", *FINAL_METRICS, *SAMPLING_COLUMNS, REACHED_TARGET, "seed", "data_seed"]
+# Jiang et al. 2019's optimisation measure: the first measured step count at which train loss <= 0.1.
+STEPS_TO_LOSS_VALUE = 0.1
+STEPS_TO_LOSS = "steps_to_loss_0.1"
 # The epochs a run actually trained: `epochs` is the most it may train, a run trained to fit stops earlier.
 EPOCHS_TRAINED = "epochs_trained"
 # results/metrics/{experiment}.csv: one row per run and seed; n_train_eval / n_test_eval are the

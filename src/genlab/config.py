@@ -21,7 +21,11 @@ from .errors import GenlabError
 
 PRECISIONS = ("fp32", "bf16")
 EVAL_SCHEDULES = ("all", "final", "log")
-WIDTH_ARCHS = ("width_cnn", "fc")  # the architectures (genlab.models) built at a width
+WIDTH_ARCHS = ("width_cnn", "fc")  # the architectures (genlab.models) built at a width alone (zoo_cnn: width and depth)
+OPTIMIZERS = ("adam", "sgd")  # sgd: with momentum 0.9 (genlab.training.make_optimizer)
+# Fields added for the model zoo: left out of to_dict at their defaults, so every other run's
+# config dict, resume-state name and provenance digest stay what they were (older checkpoints load).
+OMITTED_AT_DEFAULT = ("depth", "dropout", "optimizer", "weight_decay", "target_train_loss")
 # What draws a training subset (its file records them; every job checks them): see TrainConfig.subset.
 SUBSET_KEYS = ("n_train", "seed", "permuted_labels", "label_noise", "input_corruption")
 # Keys that change how a job runs, never what it computes: changing them reruns nothing (preset, a
@@ -36,9 +40,9 @@ class TrainConfig:
     experiment: str  # which experiment of the registry it belongs to
     run: str  # the configuration's name within the experiment, e.g. "width8"
     seed: int  # initialisation and shuffling; one job per seed
-    arch: str  # deep_cnn | width_cnn | shallow_cnn | fc (genlab.models.ARCHS)
-    width: int | None  # only WIDTH_ARCHS have one
-    lr: float  # Adam's learning rate
+    arch: str  # deep_cnn | width_cnn | shallow_cnn | fc | zoo_cnn (genlab.models.ARCHS)
+    width: int | None  # only WIDTH_ARCHS and zoo_cnn have one
+    lr: float  # the optimizer's learning rate
     batch_size: int
     epochs: int
     n_train: int  # training subset size
@@ -51,8 +55,21 @@ class TrainConfig:
     input_corruption: str = "none"  # experiment 5: none | shuffled_pixels | random_pixels | gaussian
     fit_threshold: float | None = None  # stop once train accuracy reaches it (experiment 5); None: all epochs
     eval_epochs: str = "all"  # all | final | log: which epochs are measured (the last always is)
+    depth: int | None = None  # zoo_cnn's number of conv layers; the other archs have a fixed depth
+    dropout: float = 0.0  # zoo_cnn: dropout probability before its dense layer
+    optimizer: str = "adam"  # adam | sgd (momentum 0.9)
+    weight_decay: float = 0.0  # L2 penalty, the optimizer's weight_decay
+    target_train_loss: float | None = None  # stop once train loss (eval mode) is <= it (the zoo); None: all epochs
 
     def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise GenlabError(f"optimizer {self.optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
+        if not 0 <= self.dropout < 1:
+            raise GenlabError(f"{self.experiment}/{self.run}: dropout must be in [0, 1), got {self.dropout}")
+        if self.target_train_loss is not None and self.target_train_loss <= 0:
+            raise GenlabError(f"{self.experiment}/{self.run}: target_train_loss must be > 0, got {self.target_train_loss}")
+        if self.target_train_loss is not None and self.fit_threshold is not None:
+            raise GenlabError(f"{self.experiment}/{self.run}: fit_threshold and target_train_loss are two stopping rules, give one")
         if self.precision not in PRECISIONS:
             raise GenlabError(f"precision {self.precision!r} is not one of {', '.join(PRECISIONS)}")
         if self.eval_epochs not in EVAL_SCHEDULES:
@@ -62,7 +79,12 @@ class TrainConfig:
                 raise GenlabError(f"{self.experiment}/{self.run}: {name} must be positive, got {getattr(self, name)}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        defaults = {f.name: f.default for f in fields(self)}
+        for name in OMITTED_AT_DEFAULT:
+            if data[name] == defaults[name]:
+                del data[name]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> "TrainConfig":
@@ -87,12 +109,43 @@ class TrainConfig:
         values = (self.n_train, self.data_seed, self.permuted_labels, self.label_noise, self.input_corruption)
         return dict(zip(SUBSET_KEYS, values))
 
+    def stop_rule(self) -> "StopRule | None":
+        """When training stops before cfg.epochs: fit_threshold (train accuracy) or target_train_loss (train loss)."""
+        if self.fit_threshold is not None:
+            return StopRule("train_accuracy", self.fit_threshold, above=True)
+        if self.target_train_loss is not None:
+            return StopRule("train_loss", self.target_train_loss, above=False)
+        return None
+
+    def test_each_epoch(self) -> bool:
+        """Whether every measured epoch also measures the test split. A run trained to a target train loss
+        (the zoo) needs only its train loss per epoch: its test split is measured where it stops, which on
+        a small subset saves most of the evaluation (10000 test images against n_train)."""
+        return self.target_train_loss is None
+
     def steps_per_epoch(self) -> int:
         """Optimizer steps of one epoch: the last batch may be smaller (torch-free: the estimate uses it)."""
         return -(-self.n_train // self.batch_size)
 
     def describe(self) -> str:
         return f"{self.experiment}/{self.run} seed {self.seed} (arch {self.arch}, lr {self.lr}, batch {self.batch_size})"
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """Stop at the first measured epoch whose `metric` (on the evaluated training set, eval mode)
+    is >= `value` (above) or <= `value` (below)."""
+
+    metric: str
+    value: float
+    above: bool
+
+    def reached(self, metrics: dict) -> bool:
+        got = metrics[self.metric]
+        return got >= self.value if self.above else got <= self.value
+
+    def describe(self) -> str:
+        return f"{self.metric} {'>=' if self.above else '<='} {self.value:g}"
 
 
 def eval_epochs(schedule: str, epochs: int) -> list[int]:

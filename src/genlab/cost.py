@@ -2,6 +2,7 @@
 
     training job  = epochs x steps_per_epoch x step_time(arch, width, batch_size)
                   + len(cfg.evaluated_epochs()) x (eval train images + eval test images) x eval_time(arch, width)
+                    (runs trained to a target loss: their test images once)
                   + fixed cost
     an experiment's own jobs (its module's `jobs(config, model)`), e.g. evaluating a curve of
                     points x images x eval_time, or a per-point measure x point_time
@@ -46,6 +47,10 @@ WARM_JOB_S = 0.5
 SETUP, TRAIN, MEASURE, TABLE, FIGURE = range(5)
 
 
+def _depth(depth: int | None) -> dict:
+    return {} if depth is None else {"depth": depth}
+
+
 @dataclass
 class CostModel:
     """What an experiment module's `jobs(config, model)` prices its jobs with."""
@@ -55,14 +60,15 @@ class CostModel:
     light_s: float  # a job that does not
     n_test: int = MNIST_TEST_IMAGES  # the test split's size
 
-    def step_time(self, arch: str, width: int | None, batch_size: int) -> float:
-        return self.timing.step_time(arch, width, batch_size)
+    # depth (zoo_cnn's) is passed only when there is one: timings of width alone keep working.
+    def step_time(self, arch: str, width: int | None, batch_size: int, depth: int | None = None) -> float:
+        return self.timing.step_time(arch, width, batch_size, **_depth(depth))
 
-    def eval_time(self, arch: str, width: int | None) -> float:
-        return self.timing.eval_time(arch, width)
+    def eval_time(self, arch: str, width: int | None, depth: int | None = None) -> float:
+        return self.timing.eval_time(arch, width, **_depth(depth))
 
-    def point_time(self, arch: str, width: int | None) -> float:
-        return self.timing.point_time(arch, width)
+    def point_time(self, arch: str, width: int | None, depth: int | None = None) -> float:
+        return self.timing.point_time(arch, width, **_depth(depth))
 
     def job(self, experiment: str, rule: str, name: str, work_s: float, stage: int = MEASURE,
             reads: Sequence[str] = (), upper_bound: bool = False, **extra) -> dict:
@@ -80,19 +86,23 @@ def training_jobs(configs: Sequence[TrainConfig], model: CostModel) -> list[dict
 
     A run's evaluation set is its first eval_train_size training images (all n_train if None)
     and its first eval_test_size test images (all n_test if None), measured at each of
-    cfg.evaluated_epochs(). Runs with a fit_threshold are counted at cfg.epochs: upper_bound.
+    cfg.evaluated_epochs(). Runs with a stopping rule (fit_threshold, target_train_loss) are counted
+    at cfg.epochs: upper_bound.
     """
     rows = []
     for cfg in configs:
         steps = cfg.steps_per_epoch()
-        step_s = model.step_time(cfg.arch, cfg.width, cfg.batch_size)
+        step_s = model.step_time(cfg.arch, cfg.width, cfg.batch_size, cfg.depth)
         evaluated = len(cfg.evaluated_epochs())
-        eval_images = (cfg.eval_train_size or cfg.n_train) + (model.n_test if cfg.eval_test_size is None else cfg.eval_test_size)
+        train_images = cfg.eval_train_size or cfg.n_train
+        test_images = model.n_test if cfg.eval_test_size is None else cfg.eval_test_size
+        eval_images = train_images + test_images  # of one evaluation
+        tested = evaluated if cfg.test_each_epoch() else 1  # else only where it stops
         train_s = cfg.epochs * steps * step_s
-        eval_s = evaluated * eval_images * model.eval_time(cfg.arch, cfg.width)
+        eval_s = (evaluated * train_images + tested * test_images) * model.eval_time(cfg.arch, cfg.width, cfg.depth)
         rows.append(model.job(
             cfg.experiment, "train", f"{cfg.experiment}/{cfg.run}/seed{cfg.seed}", train_s + eval_s, TRAIN,
-            upper_bound=cfg.fit_threshold is not None, arch=cfg.arch, width=cfg.width, batch_size=cfg.batch_size,
+            upper_bound=cfg.stop_rule() is not None, arch=cfg.arch, width=cfg.width, batch_size=cfg.batch_size,
             epochs=cfg.epochs, steps_per_epoch=steps, step_s=step_s, train_s=train_s, evaluated_epochs=evaluated,
             eval_images=eval_images, eval_s=eval_s,
         ))
@@ -113,8 +123,8 @@ def measure_jobs(config: dict, model: CostModel) -> list[dict]:
         kinds = [measures.get(k) for k in measures.per_checkpoint(config)] if per_checkpoint else [measures.get(rule)]
         for experiment, run, seed in checkpoints:
             cfg = plan.train_config(config, experiment, run, seed)
-            grad = model.step_time(cfg.arch, cfg.width, 128) / 128  # one forward and backward pass per image
-            eval_s = model.eval_time(cfg.arch, cfg.width)
+            grad = model.step_time(cfg.arch, cfg.width, 128, cfg.depth) / 128  # one forward and backward pass per image
+            eval_s = model.eval_time(cfg.arch, cfg.width, cfg.depth)
             work = sum(k.cost(section, cfg.n_train, model.n_test, grad, eval_s) for k in kinds)
             rows.append(model.job("measures", rule, f"{rule}/{experiment}/{run}/seed{seed}", work, MEASURE,
                                   reads=[f"{experiment}/{run}/seed{seed}"], upper_bound=per_checkpoint, chain=experiment))
@@ -134,8 +144,9 @@ def setup_jobs(config: dict, model: CostModel) -> list[dict]:
                 rows.append(model.job(experiment, "subset", f"subset/{name}", 0.0, SETUP))
         rows.append(model.job(experiment, "metrics", f"metrics/{experiment}", 0.0, TABLE))
         rows.append(model.light_job(experiment, "provenance", f"provenance/{experiment}", SETUP))
-        rows.append(model.light_job(experiment, "plot", f"plot/{experiment}",
-                                    figures=len(experiments.get(experiment).FIGURES)))
+        if experiments.get(experiment).FIGURES:  # an experiment without figures has no plot job
+            rows.append(model.light_job(experiment, "plot", f"plot/{experiment}",
+                                        figures=len(experiments.get(experiment).FIGURES)))
     return rows
 
 

@@ -90,7 +90,7 @@ def table(rows: Sequence[dict], summary: dict) -> list[str]:
 def calibration_lines(cals: Sequence[dict]) -> list[str]:
     lines = []
     for cal in cals:
-        name = cal["arch"] + (f" w{cal['width']}" if cal["width"] else "")
+        name = cal["arch"] + (f" w{cal['width']}" if cal["width"] else "") + (f" d{cal['depth']}" if cal.get("depth") else "")
         steps = ", ".join(f"b{b} {s * 1e3:.1f} ms" for b, s in sorted(cal["step_s"].items()))
         point = f"; Jacobian {cal['point_s'] * 1e3:.2f} ms/point" if cal.get("point_s") else ""
         lines.append(f"  {name:<14} step {steps}; eval {cal['eval_s'] * 1e6:.0f} us/image{point}")

@@ -17,7 +17,9 @@ from .config import TrainConfig
 from .data import load_job_data
 from .device import configure, describe, pick_device
 from .errors import GenlabError
-from .columns import EPOCHS_TRAINED, FINAL_METRICS, FIT_HISTORY_COLUMNS, HISTORY_COLUMNS, METRICS_COLUMNS, SAMPLING_COLUMNS
+from .columns import (
+    EPOCHS_TRAINED, FINAL_METRICS, FIT_HISTORY_COLUMNS, HISTORY_COLUMNS, METRICS_COLUMNS, SAMPLING_COLUMNS, TARGET_HISTORY_COLUMNS,
+)
 from .training import train
 
 log = logging.getLogger("genlab")
@@ -30,6 +32,15 @@ def resume_file(resume_dir: str | Path, cfg: TrainConfig) -> Path:
 def attempts_log(resume_dir: str | Path, cfg: TrainConfig) -> Path:
     """The log of a run's earlier, unfinished attempts: Snakemake deletes a job's log before each attempt."""
     return resume_file(resume_dir, cfg).with_suffix(".log")
+
+
+def history_columns(cfg: TrainConfig) -> list[str]:
+    """history.csv's columns: runs with a stopping rule also record steps (and what the rule needs)."""
+    if cfg.fit_threshold is not None:
+        return FIT_HISTORY_COLUMNS
+    if cfg.target_train_loss is not None:
+        return TARGET_HISTORY_COLUMNS
+    return HISTORY_COLUMNS
 
 
 def train_job(
@@ -56,9 +67,8 @@ def train_job(
     data = load_job_data(subset_path, cfg, data_root, fingerprint, dev, n_test=cfg.eval_test_size)
     eval_data = data.head(cfg.eval_train_size, None)
     result = train(cfg, data, eval_data, resume_path, resume_interval_s, eval_batch_size)
-    columns = FIT_HISTORY_COLUMNS if cfg.fit_threshold is not None else HISTORY_COLUMNS
-    write_csv(history, result.history, columns)
-    metrics = {**result.final, **result.fit(cfg.fit_threshold)} if cfg.fit_threshold is not None else result.final
+    write_csv(history, result.history, history_columns(cfg))
+    metrics = result.stop_metrics(cfg)
     save_checkpoint(checkpoint, result.model, cfg, metrics, data=fingerprint["digest"])
     resume_path.unlink(missing_ok=True)  # the final outputs now hold everything it held
     log.info("final %s", metrics)

@@ -12,8 +12,7 @@ import json
 
 from . import experiments
 from .config import TrainConfig
-from .errors import GenlabError
-from .experiments._shared import run_files, runs  # noqa: F401 - run_files: the workflow reads it from here
+from .experiments._shared import run_files, runs, unknown_run  # noqa: F401 - run_files: the workflow reads it from here
 
 
 def run_names(config: dict, experiment: str) -> list[str]:
@@ -33,7 +32,7 @@ def train_config(config: dict, experiment: str, run: str, seed: int | str) -> Tr
     """A run's TrainConfig; a run the config does not have is one line naming the experiment and its runs."""
     names = run_names(config, experiment)
     if run not in names:
-        raise GenlabError(f"{experiment}: no run named {run!r} in the config (runs: {', '.join(names)})")
+        raise unknown_run(experiment, names, run)
     return experiments.get(experiment).train_config(config, run, seed)
 
 

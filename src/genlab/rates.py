@@ -29,10 +29,15 @@ COARSE_SAMPLES_PER_S = {
 COARSE_EVAL_IMAGES_PER_S = {("deep_cnn", None): 1340.0, ("width_cnn", 2): 65000.0, ("width_cnn", 20): 16700.0,
                             ("shallow_cnn", None): 30000.0, ("fc", 8): 1.0e6, ("fc", 512): 1.8e5}
 COARSE_POINTS_PER_S = {("shallow_cnn", None): 1161.0}
+# zoo_cnn at (width, depth): (training samples/s at batch 128, evaluation images/s), measured by
+# genlab.calibration.calibrate with one thread on the reference machine while loaded by other work.
+COARSE_ZOO = {(4, 1): (27000.0, 24000.0), (32, 4): (540.0, 980.0)}
 POINT_OVER_EVAL = 26.0  # Jacobian point / evaluated image, shallow_cnn: for an arch without a measured rate
 
-def forward_macs(arch: str, width: int | None) -> int:
+def forward_macs(arch: str, width: int | None, depth: int | None = None) -> int:
     """Multiply-accumulates of one image's forward pass (bench/flops.py counts them from the layers)."""
+    if arch == "zoo_cnn":  # 28x28 maps (padding 1): a first conv from 1 channel, depth - 1 from w, dense 784 w -> 10
+        return 28 * 28 * width * 9 + (depth - 1) * 28 * 28 * width * width * 9 + 28 * 28 * width * 10
     if arch == "deep_cnn":
         return 26 * 26 * 16 * 9 + 24 * 24 * 32 * 16 * 9 + 22 * 22 * 64 * 32 * 9 + 64 * 22 * 22 * 128 + 128 * 10
     if arch == "width_cnn":
@@ -59,7 +64,8 @@ class Timing:
     """step_time, eval_time and point_time from calibration dicts (`calibrate`'s, or `coarse_calibrations`).
 
     Between calibrated batch sizes the per-sample step time is interpolated in log2(batch size)
-    (clamped outside); between calibrated widths of an arch with one (width_cnn, fc) every time is interpolated linearly
+    (clamped outside); between calibrated shapes of an arch with a width (width_cnn, fc: widths) and
+    zoo_cnn (widths and depths: a calibration's optional "depth") every time is interpolated linearly
     in the forward FLOPs (extended along the end segment outside).
     """
 
@@ -67,30 +73,35 @@ class Timing:
         self.by_arch: dict[str, list[dict]] = {}
         for cal in calibrations:
             self.by_arch.setdefault(cal["arch"], []).append(cal)
-        for cals in self.by_arch.values():
-            cals.sort(key=lambda c: c["width"] or 0)
+        for arch, cals in self.by_arch.items():
+            cals.sort(key=lambda c: forward_macs(arch, c["width"], c.get("depth")) if c["width"] else 0)
 
-    def _across_widths(self, arch: str, width: int | None, value: Callable[[dict], float]) -> float:
+    def _across_widths(self, arch: str, width: int | None, value: Callable[[dict], float], depth: int | None = None) -> float:
         cals = self.by_arch.get(arch)
         if not cals:
             raise KeyError(f"no calibration for {arch}")
         if len(cals) == 1 or width is None:
             return value(cals[0])
-        xs = [forward_macs(arch, c["width"]) for c in cals]
-        return _interp(xs, [value(c) for c in cals], forward_macs(arch, width), extrapolate=True)
+        # Shapes with equal FLOPs (zoo_cnn) would make a vertical segment: the first of each is kept.
+        by_macs = {}
+        for c in cals:
+            by_macs.setdefault(forward_macs(arch, c["width"], c.get("depth")), c)
+        xs = sorted(by_macs)
+        return _interp(xs, [value(by_macs[x]) for x in xs], forward_macs(arch, width, depth), extrapolate=True)
 
-    def step_time(self, arch: str, width: int | None, batch_size: int) -> float:
+    def step_time(self, arch: str, width: int | None, batch_size: int, depth: int | None = None) -> float:
         def per_sample(cal: dict) -> float:
             batches = sorted(cal["step_s"])
             return _interp([math.log2(b) for b in batches], [cal["step_s"][b] / b for b in batches], math.log2(batch_size))
 
-        return batch_size * self._across_widths(arch, width, per_sample)
+        return batch_size * self._across_widths(arch, width, per_sample, depth)
 
-    def eval_time(self, arch: str, width: int | None) -> float:
-        return self._across_widths(arch, width, lambda c: c["eval_s"])
+    def eval_time(self, arch: str, width: int | None, depth: int | None = None) -> float:
+        return self._across_widths(arch, width, lambda c: c["eval_s"], depth)
 
-    def point_time(self, arch: str, width: int | None) -> float:
-        return self._across_widths(arch, width, lambda c: c["point_s"] if c.get("point_s") is not None else POINT_OVER_EVAL * c["eval_s"])
+    def point_time(self, arch: str, width: int | None, depth: int | None = None) -> float:
+        return self._across_widths(
+            arch, width, lambda c: c["point_s"] if c.get("point_s") is not None else POINT_OVER_EVAL * c["eval_s"], depth)
 
 
 def coarse_calibrations() -> list[dict]:
@@ -101,4 +112,8 @@ def coarse_calibrations() -> list[dict]:
         cals.append({"arch": arch, "width": width, "device": "cpu", "threads": 1, "precision": "fp32", "source": "coarse",
                      "step_s": {b: b / r for b, r in rates.items()}, "eval_s": 1.0 / COARSE_EVAL_IMAGES_PER_S[(arch, width)],
                      "point_s": 1.0 / point if point else None, "seconds": 0.0})
+    for (width, depth), (samples_s, eval_images_s) in COARSE_ZOO.items():
+        cals.append({"arch": "zoo_cnn", "width": width, "depth": depth, "device": "cpu", "threads": 1, "precision": "fp32",
+                     "source": "coarse", "step_s": {128: 128 / samples_s}, "eval_s": 1.0 / eval_images_s,
+                     "point_s": None, "seconds": 0.0})
     return cals

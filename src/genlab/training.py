@@ -19,11 +19,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .atomic import remove_stale_temps, save_torch
-from .columns import EPOCHS_TRAINED, FINAL_METRICS, SAMPLING_COLUMNS
+from .columns import EPOCHS_TRAINED, FINAL_METRICS, REACHED_TARGET, SAMPLING_COLUMNS, STEPS_TO_LOSS, STEPS_TO_LOSS_VALUE
 from .config import TrainConfig
 from .data import Tensors
 from .errors import GenlabError
-from .models import build_model
+from .models import from_config
 
 log = logging.getLogger("genlab")
 
@@ -72,23 +72,34 @@ def evaluate(
     return result
 
 
-def evaluate_splits(model: nn.Module, data: Tensors, batch_size: int, precision: str = "fp32") -> dict:
+def evaluate_splits(model: nn.Module, data: Tensors, batch_size: int, precision: str = "fp32", test: bool = True) -> dict:
+    """Train and test metrics; with test=False the test ones are None (evaluate_test fills them in)."""
     train = evaluate(model, data.x_train, data.y_train, batch_size, precision, groups=data.corrupted)
-    test = evaluate(model, data.x_test, data.y_test, batch_size, precision)
+    # The keys in the order they always had (checkpoints hold this dict); the test ones filled below.
     metrics = {
         "train_loss": train["loss"],
         "train_accuracy": train["accuracy"],
-        "test_loss": test["loss"],
-        "test_accuracy": test["accuracy"],
+        "test_loss": None,
+        "test_accuracy": None,
         "train_loss_se": train["loss_se"],
-        "test_loss_se": test["loss_se"],
+        "test_loss_se": None,
         "n_train_eval": train["n"],
-        "n_test_eval": test["n"],
+        "n_test_eval": None,
     }
+    if test:
+        metrics.update(evaluate_test(model, data, batch_size, precision))
     if data.corrupted is not None:
         metrics["clean_train_accuracy"] = train["accuracy_false"]
         metrics["corrupted_train_accuracy"] = train["accuracy_true"]
     return metrics
+
+
+TEST_METRICS = ("test_loss", "test_accuracy", "test_loss_se", "n_test_eval")
+
+
+def evaluate_test(model: nn.Module, data: Tensors, batch_size: int, precision: str = "fp32") -> dict:
+    test = evaluate(model, data.x_test, data.y_test, batch_size, precision)
+    return dict(zip(TEST_METRICS, (test["loss"], test["accuracy"], test["loss_se"], test["n"])))
 
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -100,12 +111,30 @@ def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
 def init_model(cfg: TrainConfig, device: torch.device) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        return build_model(cfg.arch, cfg.width).to(device)
+        return from_config(cfg).to(device)
+
+
+def seed_dropout(cfg: TrainConfig) -> None:
+    """Dropout masks come from torch's global generator: seeded from the run's seed, so a run gives the
+    same weights in a fresh process and in a warm job forked from a used one (a resume restores its state).
+    Runs without dropout draw nothing from it and leave it alone."""
+    if cfg.dropout > 0:
+        torch.manual_seed(DROPOUT_SEED_STRIDE * cfg.seed + 1)
+
+
+DROPOUT_SEED_STRIDE = 1_000_003  # apart from the initialisation's seed (cfg.seed) for every seed
+
+
+SGD_MOMENTUM = 0.9  # the zoo's SGD (Jiang et al. 2019)
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """Adam, or SGD with momentum SGD_MOMENTUM; weight_decay is the optimizer's L2 penalty (0: none)."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=SGD_MOMENTUM, weight_decay=cfg.weight_decay)
     # The fused kernel updates all parameters in one pass: 1.1-1.2x faster training steps (bench/).
-    return torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
+    # weight_decay 0 takes the same path as leaving it out: the other experiments' steps are unchanged.
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
 
 
 # On CPU a large batch's activations overflow the caches: its gradient is summed over
@@ -181,6 +210,24 @@ class TrainResult:
                 return {"epochs_to_fit": row["epoch"], "steps_to_fit": row.get("step")}
         return {"epochs_to_fit": None, "steps_to_fit": None}
 
+    def first_step(self, metric: str, value: float) -> int | None:
+        """The step count of the first measured epoch whose `metric` was <= value; None if none was."""
+        return next((row.get("step") for row in self.history if row[metric] <= value), None)
+
+    def target(self, target_train_loss: float) -> dict:
+        """reached_target (the last epoch's train loss <= target: training stops there) and
+        steps_to_loss_0.1 (Jiang et al. 2019's optimisation measure; None if never reached)."""
+        return {REACHED_TARGET: self.history[-1]["train_loss"] <= target_train_loss,
+                STEPS_TO_LOSS: self.first_step("train_loss", STEPS_TO_LOSS_VALUE)}
+
+    def stop_metrics(self, cfg: TrainConfig) -> dict:
+        """The final metrics and what the run's stopping rule records (fit_threshold, target_train_loss)."""
+        if cfg.fit_threshold is not None:
+            return {**self.final, **self.fit(cfg.fit_threshold)}
+        if cfg.target_train_loss is not None:
+            return {**self.final, **self.target(cfg.target_train_loss)}
+        return self.final
+
 
 def _set_aside(path: Path, reason: str) -> None:
     """A resume state that cannot be used is renamed, never deleted: the job starts over."""
@@ -227,7 +274,7 @@ def _save_resume(path: Path, cfg: TrainConfig, model, optimizer, epoch: int, ste
 
 
 def _check_progress(cfg: TrainConfig, epoch: int, metrics: dict, history: list[dict]) -> None:
-    core = {k: metrics[k] for k in FINAL_METRICS}
+    core = {k: metrics[k] for k in FINAL_METRICS if metrics[k] is not None}  # test metrics may wait (test_each_epoch)
     if not all(math.isfinite(v) for v in core.values()):
         raise GenlabError(
             f"non-finite loss at epoch {epoch} of {cfg.describe()}: train_loss={metrics['train_loss']}; lower the learning rate"
@@ -253,11 +300,14 @@ def train(
     Metrics are measured at cfg.evaluated_epochs() and at the last epoch. The resume state
     is saved after an epoch once `resume_interval_s` have passed since the last save
     (0: every epoch), and at once on SIGTERM or SIGINT, after which the run stops with
-    a GenlabError. A run with a fit_threshold stops at the first measured epoch that reaches it.
+    a GenlabError. A run with a stopping rule (cfg.stop_rule(): fit_threshold, target_train_loss)
+    stops at the first measured epoch that reaches it; its history rows also say the step count.
+    Where not cfg.test_each_epoch() the test split is measured only at the epoch training stops.
     """
     device = data.x_train.device
     model = init_model(cfg, device)
     optimizer = make_optimizer(model, cfg)
+    seed_dropout(cfg)
     start, start_step, history = 0, 0, []
     resume_path = Path(resume_path) if resume_path else None
     if resume_path:
@@ -271,7 +321,8 @@ def train(
                 start, start_step, history = resumed
                 log.info("resuming %s from %s after epoch %d (step %d of the next)", cfg.describe(), resume_path, start, start_step)
     measured = set(cfg.evaluated_epochs())
-    track_fit = cfg.fit_threshold is not None
+    rule = cfg.stop_rule()
+    test_each_epoch = cfg.test_each_epoch()
     last_save = time.monotonic()
     t_start, done_epochs = time.monotonic(), 0
     with StopRequest().installed() as stop:
@@ -289,20 +340,26 @@ def train(
             done_epochs += 1
             last = epoch + 1 == cfg.epochs
             if epoch + 1 in measured or last:
-                metrics = evaluate_splits(model, eval_data, eval_batch_size, cfg.precision)
+                metrics = evaluate_splits(model, eval_data, eval_batch_size, cfg.precision, test=test_each_epoch or last)
+                stopping = rule is not None and rule.reached(metrics)
+                if metrics["test_loss"] is None and stopping:
+                    metrics.update(evaluate_test(model, eval_data, eval_batch_size, cfg.precision))
                 _check_progress(cfg, epoch + 1, metrics, history)
                 row = {"epoch": epoch + 1, **metrics, "seed": cfg.seed, "data_seed": cfg.data_seed}
-                if track_fit:
+                if rule:
                     row["step"] = (epoch + 1) * cfg.steps_per_epoch()
+                if cfg.target_train_loss is not None:
+                    row[REACHED_TARGET] = stopping
                 history.append(row)
                 eta = (time.monotonic() - t_start) / done_epochs * (cfg.epochs - epoch - 1)
+                tested = "" if metrics["test_loss"] is None else (
+                    f" test_loss {metrics['test_loss']:.4f} test_acc {metrics['test_accuracy']:.4f}")
                 log.info(
-                    "epoch %d/%d %.1fs train_loss %.4f train_acc %.4f test_loss %.4f test_acc %.4f eta %.0fs",
-                    epoch + 1, cfg.epochs, time.perf_counter() - t0, metrics["train_loss"], metrics["train_accuracy"],
-                    metrics["test_loss"], metrics["test_accuracy"], eta,
+                    "epoch %d/%d %.1fs train_loss %.4f train_acc %.4f%s eta %.0fs",
+                    epoch + 1, cfg.epochs, time.perf_counter() - t0, metrics["train_loss"], metrics["train_accuracy"], tested, eta,
                 )
-                if track_fit and metrics["train_accuracy"] >= cfg.fit_threshold:
-                    log.info("fitted: train accuracy %.4f >= %g at epoch %d", metrics["train_accuracy"], cfg.fit_threshold, epoch + 1)
+                if stopping:
+                    log.info("stopping: %s %.4f reached %s at epoch %d", rule.metric, metrics[rule.metric], rule.describe(), epoch + 1)
                     break
             else:
                 eta = (time.monotonic() - t_start) / done_epochs * (cfg.epochs - epoch - 1)

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..registry import Registry
 
 # The study's experiments, in the order rule all, tables, claims and the CLI list them.
-BUILTIN = ("random_labels", "params_vs_gen", "interpolation", "sensitivity", "corruption", "double_descent")
+BUILTIN = ("random_labels", "params_vs_gen", "interpolation", "sensitivity", "corruption", "double_descent", "zoo")
 # What every experiment module defines; subset_name, check, outputs and jobs have defaults (below).
 INTERFACE = ("NAME", "FIGURES", "run_names", "train_config", "claim_inputs", "claims")
 

@@ -39,6 +39,22 @@ def check_batch_size(config: dict, key: str, batch_size: int, n_train_key: str) 
         raise GenlabError(f"config key {key}: batch size {batch_size} exceeds {n_train_key} ({n_train})")
 
 
+# An unknown run's error lists the experiment's runs up to this many (the zoo has hundreds).
+LISTED_RUNS = 20
+
+
+def unknown_run(experiment: str, names: list[str], run: str) -> GenlabError:
+    """The one-line error for a run the config does not have: the runs, or how many there are."""
+    listing = f"runs: {', '.join(names)}" if len(names) <= LISTED_RUNS else f"{len(names)} runs, e.g. {', '.join(names[:3])}"
+    return GenlabError(f"{experiment}: no run named {run!r} in the config ({listing})")
+
+
+def named_spec(experiment: str, specs: dict[str, dict], run: str) -> dict:
+    """A copy of the spec of run `run` among an experiment's {run name: spec}."""
+    if run not in specs:
+        raise unknown_run(experiment, list(specs), run)
+    return dict(specs[run])
+
 
 RUN_DIR = "results/runs/{experiment}/{run}/seed{seed}"  # a run's checkpoint.pt and history.csv
 

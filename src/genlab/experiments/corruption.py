@@ -31,7 +31,7 @@ from .. import stats
 from ..columns import FINAL_METRICS
 from ..config import TrainConfig
 from ..errors import GenlabError
-from ._shared import check_batch_size, history_paths, runs, section_config, standard_outputs
+from ._shared import check_batch_size, history_paths, named_spec, runs, section_config, standard_outputs
 
 NAME = "corruption"
 ARCH = "deep_cnn"
@@ -73,10 +73,7 @@ def run_names(section: dict) -> list[str]:
 
 def run_spec(section: dict, run: str) -> dict:
     """{"corruption": labels | shuffled_pixels | random_pixels | gaussian, "label_noise": float}."""
-    specs = _specs(section)
-    if run not in specs:
-        raise GenlabError(f"{NAME}: no run named {run!r} in the config (runs: {', '.join(specs)})")
-    return dict(specs[run])
+    return named_spec(NAME, _specs(section), run)
 
 
 def all_runs(config: dict) -> list[tuple[str, int]]:
