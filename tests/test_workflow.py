@@ -115,7 +115,7 @@ def test_changing_one_hyperparameter_reruns_only_affected_jobs(built, tmp_path):
 def test_runtime_settings_rerun_nothing(built, tmp_path):
     """eval_batch_size, threads, device, resume interval and the spelling of data_root change no result."""
     work, root = built
-    relative = os.path.relpath(root, work)
+    relative = os.path.relpath(root, REPO)  # a relative data_root is relative to the checkout
     extra = ("eval_batch_size=7", "train_threads=2", "resume_interval_s=5", "device=cpu", "warm_jobs=False")
     result = snakemake(work, "-n", data_root=relative, extra=extra)
     assert result.returncode == 0, result.stderr[-3000:]

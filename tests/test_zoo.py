@@ -285,3 +285,9 @@ def test_the_workflow_builds_the_zoo_runs_table(tmp_path):
     history = tmp_path / "work/results/runs/zoo/w2d2b32lr1em3wd5em4do0p25sgd/seed0/history.csv"
     assert history.read_text().splitlines()[0].split(",") == TARGET_HISTORY_COLUMNS
     assert "results/runs/params_vs_gen" not in result.stderr  # only the zoo was planned
+    # Measured (tests/tiny.yaml lists the zoo in measures.experiments), but no run reached the target:
+    # the ranking says so instead of ranking nothing, and the figures are drawn all the same.
+    with open(tmp_path / "work" / zoo.RANKING_CSV) as f:
+        ranking = list(csv.DictReader(f))
+    assert ranking and {r["n_unreached"] for r in ranking} == {"4"} and {r["n_runs"] for r in ranking} == {"0"}
+    assert all((tmp_path / "work" / path).is_file() for path in zoo.FIGURES.values())

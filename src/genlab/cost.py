@@ -144,9 +144,10 @@ def setup_jobs(config: dict, model: CostModel) -> list[dict]:
                 rows.append(model.job(experiment, "subset", f"subset/{name}", 0.0, SETUP))
         rows.append(model.job(experiment, "metrics", f"metrics/{experiment}", 0.0, TABLE))
         rows.append(model.light_job(experiment, "provenance", f"provenance/{experiment}", SETUP))
-        if experiments.get(experiment).FIGURES:  # an experiment without figures has no plot job
-            rows.append(model.light_job(experiment, "plot", f"plot/{experiment}",
-                                        figures=len(experiments.get(experiment).FIGURES)))
+        figures = experiments.get(experiment).FIGURES.values()
+        drawn = [path for path in experiments.outputs(experiment, config) if path in figures]
+        if drawn:  # an experiment drawing no figure (none, or none for this config) has no plot job
+            rows.append(model.light_job(experiment, "plot", f"plot/{experiment}", figures=len(drawn)))
     return rows
 
 

@@ -15,7 +15,8 @@ data        one subset of n_train images shared by every run (data_seed)
 rules       workflow/rules/zoo.smk (zoo_runs), shared subset/train/metrics
 tables      results/runs/zoo/{run}/seed{k}/history.csv (genlab.columns.TARGET_HISTORY_COLUMNS, every
             epoch), results/zoo/runs.csv (RUNS_COLUMNS, `write_runs`), results/metrics/zoo.csv
-claims      none yet (the ranking of measures is judged by genlab.measures)
+ranking     results/zoo/ranking.csv and image/Zoo_*.png when measures.experiments lists zoo (zoo_ranking)
+claims      finding_flatness_beats_norms, finding_spectral_product_negative (zoo_ranking)
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ log = logging.getLogger("genlab")
 
 NAME = "zoo"
 ARCH = "zoo_cnn"
-FIGURES: dict[str, str] = {}  # the measures' ranking and figures come with genlab.measures
+# Drawn when the zoo's checkpoints are measured (measures.experiments lists zoo): genlab.experiments.zoo_ranking.
+FIGURES = {"ranking": "image/Zoo_ranking.png", "vs_gap": "image/Zoo_measure_vs_gap.png"}
 RUNS_CSV = "results/zoo/runs.csv"
+RANKING_CSV = "results/zoo/ranking.csv"
 # The hyperparameters of the grid, in the order of the product and of a run's name.
 GRID_KEYS = ("width", "depth", "batch_size", "lr", "weight_decay", "dropout", "optimizer")
 # More training runs than this (combinations x seeds) is most likely a slip: zoo_confirm=true says it is not.
@@ -140,12 +143,22 @@ def n_params(width: int, depth: int) -> int:
     return 10 * width + (depth - 1) * (9 * width * width + width) + 28 * 28 * width * 10 + 10
 
 
+def measured(config: dict) -> bool:
+    """Whether the zoo's checkpoints are measured: then its measures are ranked and drawn."""
+    from ..measures.plan import measured_experiments
+
+    return NAME in measured_experiments(config)
+
+
 def outputs(config: dict) -> list[str]:
-    return [*standard_outputs(NAME, FIGURES), RUNS_CSV]
+    ranked = [RANKING_CSV, *FIGURES.values()] if measured(config) else []
+    return [*standard_outputs(NAME, {}), RUNS_CSV, *ranked]
 
 
 def jobs(config: dict, cost) -> list[dict]:
-    return [cost.light_job(NAME, "zoo_runs", "zoo_runs", stage=3)]
+    """The runs table and, with measures, the ranking (its figures are the plot job every experiment has)."""
+    ranking = [cost.light_job(NAME, "zoo_ranking", "zoo_ranking", stage=4)] if measured(config) else []
+    return [cost.light_job(NAME, "zoo_runs", "zoo_runs", stage=3), *ranking]
 
 
 # ---------------------------------------------------------------- the runs table
@@ -199,9 +212,11 @@ def write_runs(histories: Sequence[str], specs: Sequence[dict], section: dict, o
 
 
 def claim_inputs(config: dict) -> dict[str, list[str]]:
-    return {}
+    return {"ranking": [RANKING_CSV], "runs": [RUNS_CSV]} if measured(config) else {}
 
 
 def claims(inputs: dict[str, list[str]]) -> list[dict]:
-    """None until the ranking of measures (genlab.measures) is integrated."""
-    return []
+    """Jiang et al.'s findings on the ranking of the measures (genlab.experiments.zoo_ranking)."""
+    from .zoo_ranking import claims_of
+
+    return claims_of(inputs)

@@ -6,9 +6,10 @@ With its standard error over the noise draws. config keys measures.average_sigma
 
 from __future__ import annotations
 
-from .rows import row, scaled_kind
+from .rows import SHARPNESS_FAMILY, row, scaled_kind
 
 NAME = "average_sharpness"
+FAMILY = SHARPNESS_FAMILY  # which family of measures (the model zoo's findings compare families)
 KEYS = ("average_sigma", "samples")
 SCHEMA = None  # its keys are in workflow/schemas/config.schema.yaml
 PER_CHECKPOINT = True

@@ -19,9 +19,10 @@ config key  measures.hessian {k, iters, probes, tol}; numerics in genlab.measure
 from __future__ import annotations
 
 from ..errors import GenlabError
-from .rows import row
+from .rows import SHARPNESS_FAMILY, row
 
 NAME = "hessian"
+FAMILY = SHARPNESS_FAMILY  # which family of measures (the model zoo's findings compare families)
 KEYS = ("hessian",)
 SCHEMA = None  # its keys are in workflow/schemas/config.schema.yaml
 PER_CHECKPOINT = True

@@ -6,9 +6,10 @@ keskar_steps, keskar_lr; numerics in genlab.measures.sharpness.
 
 from __future__ import annotations
 
-from .rows import row, scaled_kind
+from .rows import SHARPNESS_FAMILY, row, scaled_kind
 
 NAME = "keskar"
+FAMILY = SHARPNESS_FAMILY  # which family of measures (the model zoo's findings compare families)
 KEYS = ("keskar_eps", "keskar_steps", "keskar_lr")
 SCHEMA = None  # its keys are in workflow/schemas/config.schema.yaml
 PER_CHECKPOINT = True

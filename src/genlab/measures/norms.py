@@ -28,9 +28,10 @@ from __future__ import annotations
 import math
 
 from ..errors import GenlabError
-from .rows import row
+from .rows import NORM_FAMILY, row
 
 NAME = "norms"
+FAMILY = NORM_FAMILY  # which family of measures (the model zoo's findings compare families)
 KEYS = ("margin_percentile", "spectral_iters", "spectral_tol")
 SCHEMA = None  # its keys are in workflow/schemas/config.schema.yaml
 PER_CHECKPOINT = True

@@ -13,9 +13,10 @@ Jiang et al.'s other optimisation measures, the steps to reach cross-entropy 0.1
 
 from __future__ import annotations
 
-from .rows import row
+from .rows import OPTIMISATION_FAMILY, row
 
 NAME = "optimisation"
+FAMILY = OPTIMISATION_FAMILY  # which family of measures (the model zoo's findings compare families)
 KEYS = ()
 SCHEMA = None
 PER_CHECKPOINT = True

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import math
 
-from .rows import row
+from .rows import SHARPNESS_FAMILY, row
 
 NAME = "pacbayes"
+FAMILY = SHARPNESS_FAMILY  # which family of measures (the model zoo's findings compare families)
 KEYS = ("pacbayes_target", "pacbayes_draws", "pacbayes_tol", "pacbayes_max_steps", "pacbayes_mag_eps",
         "pacbayes_ascent_steps")
 SCHEMA = None  # its keys are in workflow/schemas/config.schema.yaml

@@ -55,3 +55,7 @@ def row(
         "converged": converged,
         "error_bound": error_bound,
     }
+
+
+# Families of measures (a kind's FAMILY): what the model zoo's findings compare (Jiang et al. 2019).
+SHARPNESS_FAMILY, NORM_FAMILY, OPTIMISATION_FAMILY = "sharpness and PAC-Bayes", "norm and margin", "optimisation"
