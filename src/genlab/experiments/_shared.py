@@ -87,3 +87,8 @@ def metrics_table(experiment: str) -> str:
 def standard_outputs(experiment: str, figures: dict[str, str]) -> list[str]:
     """What every experiment's named target holds: its figures, metrics table and provenance record."""
     return [*figures.values(), metrics_table(experiment), f"results/provenance/{experiment}.json"]
+
+
+def summary_job(experiment: str, cost) -> list[dict]:
+    """The job of an experiment's summary table (rule <experiment>_summary), priced as a light job."""
+    return [cost.light_job(experiment, f"{experiment}_summary", f"{experiment}_summary", stage=3)]

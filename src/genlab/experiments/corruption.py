@@ -31,7 +31,7 @@ from .. import stats
 from ..columns import FINAL_METRICS
 from ..config import TrainConfig
 from ..errors import GenlabError
-from ._shared import check_batch_size, history_paths, named_spec, runs, section_config, standard_outputs
+from ._shared import check_batch_size, history_paths, named_spec, runs, section_config, standard_outputs, summary_job
 
 NAME = "corruption"
 ARCH = "deep_cnn"
@@ -142,7 +142,7 @@ def outputs(config: dict) -> list[str]:
 
 
 def jobs(config: dict, cost) -> list[dict]:
-    return [cost.light_job(NAME, f"{NAME}_summary", f"{NAME}_summary", stage=3)]
+    return summary_job(NAME, cost)
 
 
 # ---------------------------------------------------------------- claims

@@ -33,7 +33,7 @@ from .. import stats
 from ..atomic import atomic_path
 from ..config import WIDTH_ARCHS, TrainConfig
 from ..errors import GenlabError
-from ._shared import check_batch_size, history_paths, runs, section_config, standard_outputs
+from ._shared import check_batch_size, history_paths, runs, section_config, standard_outputs, summary_job
 from .corruption import noise_run_name
 
 NAME = "double_descent"
@@ -111,7 +111,7 @@ def outputs(config: dict) -> list[str]:
 
 
 def jobs(config: dict, cost) -> list[dict]:
-    return [cost.light_job(NAME, f"{NAME}_summary", f"{NAME}_summary", stage=3)]
+    return summary_job(NAME, cost)
 
 
 def check(config: dict) -> None:
