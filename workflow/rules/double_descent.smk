@@ -51,6 +51,7 @@ rule plot_double_descent:
     params:
         run_specs=exp6.run_specs(config),
         provenance=PROVENANCE["double_descent"]["digest"],
+        settings=figure_settings("double_descent"),
     script:
         "../scripts/plot_double_descent.py"
 

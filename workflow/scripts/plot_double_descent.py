@@ -5,4 +5,5 @@ from genlab.experiments.double_descent_figures import plot
 from genlab.scripting import job
 
 with job(snakemake):
-    plot(list(snakemake.input.histories), snakemake.params.run_specs, snakemake.input.summary, dict(snakemake.output.items()))
+    plot(list(snakemake.input.histories), snakemake.params.run_specs, snakemake.input.summary, dict(snakemake.output.items()),
+         snakemake.params.settings)

@@ -28,12 +28,15 @@ def _color(p: float, levels: Sequence[float]):
     return colormaps["viridis"](0.85 * p / top)
 
 
-def _settings(frame: pd.DataFrame) -> str:
-    """One line: model, training set, optimiser, epochs and seeds."""
+def _settings(frame: pd.DataFrame, settings: str) -> str:
+    """Two lines: the settings line (preset, images, epochs, seeds: genlab.plots.settings_line), then the
+    model and optimiser; without a settings line, the images, epochs and seeds from the table."""
     row = frame.iloc[0]
     model = MODEL_NAMES.get(str(row["model"]), str(row["model"]))
-    return (f"{model}, {int(row['n_train'])} images, Adam lr {float(row['lr']):g}, batch {int(row['batch_size'])}, "
-            f"{int(row['epochs'])} epochs" + seeds_note(frame))
+    optimiser = f"{model}, Adam lr {float(row['lr']):g}, batch {int(row['batch_size'])}"
+    if settings:
+        return f"{settings}\n{optimiser}"
+    return f"{optimiser}, {int(row['n_train'])} images, {int(row['epochs'])} epochs" + seeds_note(frame)
 
 
 def _read_summary(summary_csv: str | Path) -> pd.DataFrame:
@@ -43,7 +46,7 @@ def _read_summary(summary_csv: str | Path) -> pd.DataFrame:
     return frame
 
 
-def plot_model_wise(summary_csv: str | Path, png: str | Path) -> None:
+def plot_model_wise(summary_csv: str | Path, png: str | Path, settings: str = "") -> None:
     """Test error (solid) and train error on the labels trained on (dashed) against the parameter count,
     one colour per noise level, each level's measured interpolation threshold a dotted vertical line."""
     frame = _read_summary(summary_csv)
@@ -69,7 +72,7 @@ def plot_model_wise(summary_csv: str | Path, png: str | Path) -> None:
         ax.set_ylabel("error (fraction misclassified)")
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
-        ax.set_title("Model-wise double descent\n" + _settings(frame), fontsize="medium")
+        ax.set_title("Model-wise double descent\n" + _settings(frame, settings), fontsize="medium")
         legend_below(ax, ncol=3)
         save_figure(fig, png)
     finally:
@@ -91,7 +94,8 @@ def _histories(histories: Sequence[str], run_specs: Sequence[dict]) -> pd.DataFr
     return frame.assign(test_error=1.0 - frame["test_accuracy"])
 
 
-def plot_epoch_wise(histories: Sequence[str], run_specs: Sequence[dict], summary_csv: str | Path, png: str | Path) -> None:
+def plot_epoch_wise(histories: Sequence[str], run_specs: Sequence[dict], summary_csv: str | Path, png: str | Path,
+                    settings: str = "") -> None:
     """Nakkiran et al. Fig. 2 at the highest noise level: test error over width x epoch as a heatmap (mean
     over seeds), and beside it the test error against epochs of the smallest, threshold and largest width."""
     summary = _read_summary(summary_csv)
@@ -142,13 +146,14 @@ def plot_epoch_wise(histories: Sequence[str], run_specs: Sequence[dict], summary
         right.grid(True, alpha=0.3)
         right.set_title("test error over training", fontsize="medium")
         legend_below(right, ncol=3)
-        fig.suptitle("Epoch-wise double descent\n" + _settings(summary[summary["label_noise"] == p]), fontsize="medium")
+        fig.suptitle("Epoch-wise double descent\n" + _settings(summary[summary["label_noise"] == p], settings), fontsize="medium")
         save_figure(fig, png)
     finally:
         plt.close(fig)
 
 
-def plot(histories: Sequence[str], run_specs: Sequence[dict], summary_csv: str | Path, pngs: dict[str, str]) -> None:
-    """Both figures; `pngs` maps FIGURES' keys to output paths."""
-    plot_model_wise(summary_csv, pngs["model_wise"])
-    plot_epoch_wise(histories, run_specs, summary_csv, pngs["epoch_wise"])
+def plot(histories: Sequence[str], run_specs: Sequence[dict], summary_csv: str | Path, pngs: dict[str, str],
+         settings: str = "") -> None:
+    """Both figures; `pngs` maps FIGURES' keys to output paths; `settings` is the line under the titles."""
+    plot_model_wise(summary_csv, pngs["model_wise"], settings)
+    plot_epoch_wise(histories, run_specs, summary_csv, pngs["epoch_wise"], settings)
