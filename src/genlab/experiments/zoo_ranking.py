@@ -172,7 +172,7 @@ def plot_vs_gap(ranking_csv: str | Path, runs_csv: str | Path, measures_csv: str
     for ax, (_, row) in zip(axes[0], best.iterrows()):
         psis = {h: row.get(f"psi_{h}", math.nan) for h in hparams}
         key = max(psis, key=lambda h: -math.inf if pd.isna(psis[h]) else psis[h]) if psis else None
-        values = sorted(table[key].unique(), key=str) if key else [None]
+        values = sorted(table[key].unique(), key=lambda v: (isinstance(v, str), v)) if key else [None]  # numbers by value
         for i, value in enumerate(values):
             rows = table if key is None else table[table[key] == value]
             ax.scatter(rows["gap"], rows[row["measure"]], s=14, color=plt.get_cmap("tab10")(i),
