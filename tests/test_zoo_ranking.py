@@ -20,7 +20,8 @@ def synthetic_zoo(tmp_path, missed: int = 2):
         gap = 0.02 * d + 0.1 * p + 0.001 * i
         run = f"r{i}"
         runs.append({"run": run, "seed": 0, "width": w, "depth": d, "batch_size": 32, "lr": 1e-3, "weight_decay": 0.0,
-                     "dropout": p, "optimizer": opt, "gap": gap, "reached_target": i >= missed})
+                     "dropout": p, "optimizer": opt, "gap": gap, "reached_target": i >= missed,
+                     "steps_to_loss_0.1": 100 - i})
         for measure, value in (("keskar_0.001", 10 * gap), ("norms_spectral_product", 1 / gap), ("norms_param", w),
                                ("hessian_trace_conv1", rng.random())):
             rows.append({"experiment": "zoo", "run": run, "seed": 0, "measure": measure, "value": value})
@@ -33,7 +34,11 @@ def synthetic_zoo(tmp_path, missed: int = 2):
 def test_ranking_orders_families_and_leaves_out_missed_runs_and_layers(tmp_path):
     runs, table = synthetic_zoo(tmp_path)
     ranked = zoo_ranking.ranking(runs, table, samples=50).set_index("measure")
-    assert list(ranked.index) == ["keskar_0.001", "norms_param", "norms_spectral_product"]  # sorted by Psi
+    # Sorted by Psi, then tau. The steps to train loss 0.1 (from the runs table) fall with the run's index,
+    # so within every group they order the gap backwards (Psi -1), over all runs not quite (tau > -1).
+    assert list(ranked.index) == ["keskar_0.001", "norms_param", "optimisation_steps_to_loss_0.1", "norms_spectral_product"]
+    steps = ranked.loc["optimisation_steps_to_loss_0.1"]
+    assert steps["family"] == "optimisation" and steps["psi"] == pytest.approx(-1.0) and -1.0 < steps["tau"] < 0
     assert ranked.loc["keskar_0.001", "psi"] == pytest.approx(1.0) and ranked.loc["keskar_0.001", "tau"] == pytest.approx(1.0)
     assert ranked.loc["norms_spectral_product", "tau"] == pytest.approx(-1.0)
     # norms_param follows width alone: within groups differing only in width it orders the gap (which

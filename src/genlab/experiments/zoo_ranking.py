@@ -22,7 +22,8 @@ import pandas as pd
 
 from .. import evidence as ev
 from ..atomic import write_csv
-from ..columns import REACHED_TARGET
+from ..columns import REACHED_TARGET, STEPS_TO_LOSS
+from ..measures.optimisation import STEPS_TO_LOSS as STEPS_TO_LOSS_MEASURE
 from ..measures.rows import NORM_FAMILY as NORMS, SHARPNESS_FAMILY as SHARPNESS
 from ..plots import read_table
 from .zoo import GRID_KEYS, NAME
@@ -41,9 +42,10 @@ def family(measure: str) -> str:
 
 
 def zoo_table(runs_csv: str | Path, measures_csv: str | Path) -> tuple[pd.DataFrame, list[str], list[str], int]:
-    """(one row per run and seed that reached the target: hyperparameters, gap, a column per measure;
-    the hyperparameters that vary; the measures; how many runs missed the target)."""
-    runs = read_table(runs_csv, ["run", "seed", *GRID_KEYS, "gap", REACHED_TARGET])
+    """(one row per run and seed that reached the target: hyperparameters, gap, a column per measure,
+    the steps to train loss 0.1 among them; the hyperparameters that vary; the measures; how many runs
+    missed the target)."""
+    runs = read_table(runs_csv, ["run", "seed", *GRID_KEYS, "gap", REACHED_TARGET, STEPS_TO_LOSS])
     reached = runs[runs[REACHED_TARGET].astype(str).str.lower().isin(["true", "1"])].copy()
     rows = read_table(measures_csv, ["experiment", "run", "seed", "measure", "value"])
     rows = rows[(rows["experiment"].astype(str) == NAME) & ~rows["measure"].astype(str).str.contains(PER_LAYER)]
@@ -51,8 +53,10 @@ def zoo_table(runs_csv: str | Path, measures_csv: str | Path) -> tuple[pd.DataFr
     for frame in (reached, wide):
         frame["run"], frame["seed"] = frame["run"].astype(str), frame["seed"].astype(int)
     table = reached[["run", "seed", *GRID_KEYS, "gap"]].merge(wide, on=["run", "seed"], how="left")
+    if len(wide.columns) > 2:  # the checkpoints were measured: the steps to train loss 0.1 rank beside them
+        table[STEPS_TO_LOSS_MEASURE] = pd.to_numeric(reached[STEPS_TO_LOSS], errors="coerce").to_numpy()
     hparams = [h for h in GRID_KEYS if table[h].nunique() > 1]
-    names = sorted(c for c in wide.columns if c not in ("run", "seed"))
+    names = sorted(c for c in table.columns if c not in ("run", "seed", *GRID_KEYS, "gap"))
     return table, hparams, names, int(len(runs) - len(reached))
 
 

@@ -7,8 +7,9 @@
                                   gradients"; its equation number is not checked here). NaN where
                                   n_points holds fewer than 2 batches (interpolation's batch 1024)
 
-Jiang et al.'s other optimisation measures, the steps to reach cross-entropy 0.1 and from 0.1 to
-0.01, need the training history, which a checkpoint does not hold: left out. No config key.
+Jiang et al.'s steps to reach cross-entropy 0.1 need the training history, which a checkpoint does
+not hold: the model zoo records them per run (results/zoo/runs.csv) and ranks them under this kind's
+name, STEPS_TO_LOSS (genlab.experiments.zoo_ranking). No config key.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ FAMILY = OPTIMISATION_FAMILY  # which family of measures (the model zoo's findin
 KEYS = ()
 SCHEMA = None
 PER_CHECKPOINT = True
-INVARIANT = {"gradient_noise": False}  # the gradient of a layer scaled by c is scaled by 1/c
+# The gradient of a layer scaled by c is scaled by 1/c; the steps to a loss are the run's, not the weights'.
+INVARIANT = {"gradient_noise": False, "steps_to_loss_0.1": True}
+STEPS_TO_LOSS = f"{NAME}_steps_to_loss_0.1"  # Jiang et al.'s "number of steps to reach loss 0.1", from the history
 
 
 def check(section: dict, config: dict) -> None:
