@@ -258,7 +258,7 @@ def test_flatness_measures_are_counted_per_checkpoint():
 
     config = check_config_files([CONFIG])
     section = config["measures"]
-    rows = cost.measure_jobs(config, model(step=lambda a, w, b: 0.001 * b))
+    rows = cost.measure_jobs(config, model(step=lambda a, w, b, depth=None: 0.001 * b))
     measure = [r for r in rows if r["rule"] == "measure"]
     assert len(measure) == len(measure_plan.measured_checkpoints(config))
     per_point = (2 * (section["hessian"]["iters"] + section["hessian"]["probes"]) * 0.001
@@ -270,7 +270,7 @@ def test_flatness_measures_are_counted_per_checkpoint():
     points = lc["points_1d"] + lc["points_2d"] ** 2
     assert len(land) == len(lc["runs"]) and land[0]["total_s"] == pytest.approx(points * 2000 * 0.0001 + 3.0)
     # A measure waits for its training: the critical path runs through both.
-    train = cost.training_jobs([plan.train_config(config, "interpolation", "A", 0)], model(step=lambda a, w, b: 0.001 * b))
+    train = cost.training_jobs([plan.train_config(config, "interpolation", "A", 0)], model(step=lambda a, w, b, depth=None: 0.001 * b))
     chained = [r for r in rows if r.get("chain") == "interpolation"]
     s = cost.summarize(train + chained, 64)
     assert s["total"]["critical_s"] == pytest.approx(train[0]["total_s"] + max(r["total_s"] for r in chained))

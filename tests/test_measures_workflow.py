@@ -262,9 +262,9 @@ def test_targets_follow_the_config(extra_from_sensitivity):
         "results/measures/all.csv", "results/measures/ranking.csv", "image/Measures_vs_generalization.png",
         "image/Flatness_landscape_1d.png", "image/Flatness_landscape_2d.png",
     ]
-    assert len(mp.measure_tables(reference)) == 10 + 2 + 6 + 9
+    assert len(mp.measure_tables(reference)) == 10 + 2 + 6 + 9 + 432  # the zoo's checkpoints are ranked too
     assert mp.extra_tables(reference) == stand_in_checkpoint_measures(reference) and len(mp.extra_csvs(reference)) == 6
-    assert mp.metrics_tables(reference) == [f"results/metrics/{e}.csv" for e in ("params_vs_gen", "interpolation", "sensitivity", "corruption")]
+    assert mp.metrics_tables(reference) == [f"results/metrics/{e}.csv" for e in ("params_vs_gen", "interpolation", "sensitivity", "corruption", "zoo")]
     assert mp.landscape_curves(reference, "2d") == {"A (batch 1024)": ["results/landscape/interpolation/A/seed0_2d.csv"],
                                                     "B (batch 64)": ["results/landscape/interpolation/B/seed0_2d.csv"]}
     no_landscape = load(REPO / "config.yaml", measures={"landscape": {"runs": []}, "experiments": ["params_vs_gen"]})
