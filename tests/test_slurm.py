@@ -24,10 +24,11 @@ pytestmark = pytest.mark.slurm
 PROFILE = REPO / "profiles" / "slurm"
 METRICS = [f"results/metrics/{name}.csv" for name in experiments.BUILTIN] + [
     "results/corruption/summary.csv", "results/measures/all.csv"]
-# Jobs of the tiny config that are submitted (the rest are localrules): 5 + 5 subsets (one per
-# corruption run), 1 + 2 + 2 + 2 + 5 + 4 trainings (the zoo's last), 1 interpolation (one seed), 2 sensitivity
-# measures, 2 + 2 + 2 + 5 flatness measures (every checkpoint of experiments 2 to 5), 2 landscapes.
-CLUSTER_JOBS = {"subset": 10, "train": 16, "interpolate": 1, "sensitivity_measure": 2, "measure": 11, "landscape": 2}
+# Jobs of the tiny config that are submitted (the rest are localrules): 5 + 5 + 2 subsets (one per
+# experiment but corruption and double descent, one per corruption run, one per double-descent noise
+# level), 1 + 2 + 2 + 2 + 5 + 6 + 4 trainings, 1 interpolation (one seed), 2 sensitivity measures,
+# 2 + 2 + 2 + 5 + 4 flatness measures (every checkpoint of experiments 2 to 5 and of the zoo), 2 landscapes.
+CLUSTER_JOBS = {"subset": 12, "train": 22, "interpolate": 1, "sensitivity_measure": 2, "measure": 15, "landscape": 2}
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+)")
 
 

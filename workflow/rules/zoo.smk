@@ -30,7 +30,7 @@ rule zoo_runs:
 rule zoo_ranking:
     input:
         runs=exp7.RUNS_CSV,
-        measures="results/measures/all.csv",
+        measures=exp7.measure_tables(config),
     output:
         report(
             exp7.RANKING_CSV,
@@ -43,7 +43,7 @@ rule zoo_ranking:
     conda:
         "../../envs/genlab.yaml"
     params:
-        provenance=measures_provenance,
+        provenance=PROVENANCE["zoo"]["digest"],
     script:
         "../scripts/zoo_ranking.py"
 
@@ -53,7 +53,7 @@ rule plot_zoo:
     input:
         ranking=exp7.RANKING_CSV,
         runs=exp7.RUNS_CSV,
-        measures="results/measures/all.csv",
+        measures=exp7.measure_tables(config),
     output:
         ranking=report(
             exp7.FIGURES["ranking"],

@@ -5,4 +5,4 @@ from genlab.experiments.zoo_ranking import write_ranking
 from genlab.scripting import job
 
 with job(snakemake):
-    write_ranking(snakemake.input.runs, snakemake.input.measures, snakemake.output[0])
+    write_ranking(snakemake.input.runs, list(snakemake.input.measures), snakemake.output[0])

@@ -150,6 +150,14 @@ def measured(config: dict) -> bool:
     return NAME in measured_experiments(config)
 
 
+def measure_tables(config: dict) -> list[str]:
+    """The zoo's per-checkpoint measure tables: its ranking reads these, not the table of every experiment's
+    measures, so another experiment's change does not redo it."""
+    from ..measures.plan import measure_tables as all_tables
+
+    return [path for path in all_tables(config) if path.startswith(f"results/measures/{NAME}/")]
+
+
 def outputs(config: dict) -> list[str]:
     ranked = [RANKING_CSV, *FIGURES.values()] if measured(config) else []
     return [*standard_outputs(NAME, {}), RUNS_CSV, *ranked]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from ..atomic import write_csv
 from ..columns import REACHED_TARGET, STEPS_TO_LOSS
 from ..measures.optimisation import STEPS_TO_LOSS as STEPS_TO_LOSS_MEASURE
 from ..measures.rows import NORM_FAMILY as NORMS, SHARPNESS_FAMILY as SHARPNESS
-from ..plots import read_table
+from ..plots import read_table, read_tables
 from .zoo import GRID_KEYS, NAME
 
 RANKING_SAMPLES = 400  # bootstrap resamples of runs for tau's and Psi's intervals (each resample recomputes every psi_i)
@@ -41,13 +42,16 @@ def family(measure: str) -> str:
     return getattr(measures.get(kind), "FAMILY", "other") if kind else "other"
 
 
-def zoo_table(runs_csv: str | Path, measures_csv: str | Path) -> tuple[pd.DataFrame, list[str], list[str], int]:
+def zoo_table(runs_csv: str | Path,
+              measures_csv: str | Path | Sequence[str | Path]) -> tuple[pd.DataFrame, list[str], list[str], int]:
     """(one row per run and seed that reached the target: hyperparameters, gap, a column per measure,
     the steps to train loss 0.1 among them; the hyperparameters that vary; the measures; how many runs
     missed the target)."""
     runs = read_table(runs_csv, ["run", "seed", *GRID_KEYS, "gap", REACHED_TARGET, STEPS_TO_LOSS])
     reached = runs[runs[REACHED_TARGET].astype(str).str.lower().isin(["true", "1"])].copy()
-    rows = read_table(measures_csv, ["experiment", "run", "seed", "measure", "value"])
+    # The zoo's own measure tables (zoo.measure_tables), or a table of every experiment's measures.
+    paths = [measures_csv] if isinstance(measures_csv, (str, Path)) else list(measures_csv)
+    rows = read_tables(paths, ["experiment", "run", "seed", "measure", "value"])
     rows = rows[(rows["experiment"].astype(str) == NAME) & ~rows["measure"].astype(str).str.contains(PER_LAYER)]
     wide = rows.pivot_table(index=["run", "seed"], columns="measure", values="value", aggfunc="first").reset_index()
     for frame in (reached, wide):
@@ -60,7 +64,7 @@ def zoo_table(runs_csv: str | Path, measures_csv: str | Path) -> tuple[pd.DataFr
     return table, hparams, names, int(len(runs) - len(reached))
 
 
-def ranking(runs_csv: str | Path, measures_csv: str | Path, samples: int = RANKING_SAMPLES) -> pd.DataFrame:
+def ranking(runs_csv: str | Path, measures_csv, samples: int = RANKING_SAMPLES) -> pd.DataFrame:
     from .. import measures
     from ..measures.protocol import rank_measures
 
@@ -77,7 +81,7 @@ def ranking(runs_csv: str | Path, measures_csv: str | Path, samples: int = RANKI
     return ranked
 
 
-def write_ranking(runs_csv: str | Path, measures_csv: str | Path, out_csv: str | Path) -> None:
+def write_ranking(runs_csv: str | Path, measures_csv, out_csv: str | Path) -> None:
     ranked = ranking(runs_csv, measures_csv)
     write_csv(out_csv, ranked.astype(object).where(ranked.notna(), None), list(ranked.columns))
 
@@ -160,7 +164,7 @@ def plot_ranking(ranking_csv: str | Path, png: str | Path, settings: str = "") -
         plt.close(fig)
 
 
-def plot_vs_gap(ranking_csv: str | Path, runs_csv: str | Path, measures_csv: str | Path, png: str | Path,
+def plot_vs_gap(ranking_csv: str | Path, runs_csv: str | Path, measures_csv, png: str | Path,
                 settings: str = "") -> None:
     """Each family's best measure (highest Psi) against the gap, one point per run, coloured by the
     hyperparameter of that measure's largest psi_i."""
@@ -199,4 +203,4 @@ def plot_vs_gap(ranking_csv: str | Path, runs_csv: str | Path, measures_csv: str
 def plot_figures(inputs, outputs, settings: str = "") -> None:
     """Both figures of the zoo from the rule's named inputs (ranking, runs, measures) and outputs."""
     plot_ranking(inputs.ranking, outputs.ranking, settings)
-    plot_vs_gap(inputs.ranking, inputs.runs, inputs.measures, outputs.vs_gap, settings)
+    plot_vs_gap(inputs.ranking, inputs.runs, list(inputs.measures), outputs.vs_gap, settings)
