@@ -86,10 +86,15 @@ def test_an_exception_fails_the_job_with_its_traceback(server, tmp_path):
     assert job.returncode == 1 and "ValueError: boom" in err
 
 
+def _pid_written(pidfile: Path) -> bool:
+    """The job's child has written its pid (write_text creates the file before it writes: wait for the digits)."""
+    return pidfile.is_file() and pidfile.read_text().strip().isdigit()
+
+
 def test_sigterm_to_the_job_reaches_the_script(server, tmp_path):
     pidfile = tmp_path / "child.pid"
     job = _job(tmp_path, server[0], {"mode": "wait", "pidfile": str(pidfile)})
-    _wait_for(pidfile.is_file)
+    _wait_for(lambda: _pid_written(pidfile))
     job.send_signal(signal.SIGTERM)
     out, _ = job.communicate(timeout=60)
     assert job.returncode == 5 and "stopped by SIGTERM" in out
@@ -98,7 +103,7 @@ def test_sigterm_to_the_job_reaches_the_script(server, tmp_path):
 def test_killing_the_jobs_process_group_stops_the_child(server, tmp_path):
     pidfile = tmp_path / "child.pid"
     job = _job(tmp_path, server[0], {"mode": "wait", "pidfile": str(pidfile)}, start_new_session=True)
-    _wait_for(pidfile.is_file)
+    _wait_for(lambda: _pid_written(pidfile))
     child = int(pidfile.read_text())
     os.killpg(job.pid, signal.SIGKILL)  # as `kill -9 -<pgid>` of a Snakemake run and its jobs
     job.wait(timeout=30)
@@ -108,7 +113,7 @@ def test_killing_the_jobs_process_group_stops_the_child(server, tmp_path):
 def test_killing_only_the_job_stops_the_child(server, tmp_path):
     pidfile = tmp_path / "child.pid"
     job = _job(tmp_path, server[0], {"mode": "wait", "pidfile": str(pidfile)})
-    _wait_for(pidfile.is_file)
+    _wait_for(lambda: _pid_written(pidfile))
     child = int(pidfile.read_text())
     job.kill()  # SIGKILL to the job alone: the child sees its connection close and stops itself
     job.wait(timeout=30)
