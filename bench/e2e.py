@@ -58,6 +58,7 @@ EPOCH_LINE = re.compile(r" epoch (\d+)/(\d+) ([\d.]+)s")
 # --tiny: experiments 1-4 on synthetic MNIST (600 + 200 images) in about a minute; corruption and
 # measures are shrunk only so that the config passes the size checks (they are not targets).
 TINY_CONFIG = """\
+experiments: [random_labels, params_vs_gen, interpolation, sensitivity, corruption]  # 6 and 7 need more images
 seeds: [0]
 train_threads: 1
 resume_interval_s: 0

@@ -554,6 +554,8 @@ def bench_measure_cost(args, data: Tensors, tiny: bool) -> None:
     exps = ", ".join(f"{e} {k}" for e, k in cost["per_experiment_checkpoints"].items())
     print(f"\n   6c. Reference config (config.yaml): {cost['checkpoints']} measured checkpoints ({exps}),"
           f" {len(cost['landscapes'])} landscapes ({', '.join(cost['landscapes'])})")
+    if cost["left_out"]:
+        print(f"       left out (networks section 6 does not time): {', '.join(cost['left_out'])}")
     print("       per-checkpoint times of 6b; width_cnn widths between 2 and 20 interpolated linearly in forward FLOPs")
     kinds = ", ".join(f"{k} {duration(s)}" for k, s in cost["by_kind_s"].items())
     print(f"       measures: {kinds}; total {duration(cost['measures_s'])}"
